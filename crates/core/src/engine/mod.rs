@@ -1,0 +1,218 @@
+//! The upload engine: a sans-IO state machine that implements DESIGN.md's retry table.
+//!
+//! The caller performs I/O and feeds what happened as an [`Event`]; the engine answers with
+//! the next [`Action`]. Time comes in with each event (`now_ms`), randomness through the
+//! injected [`Jitter`] source, so every decision is deterministic under test.
+//!
+//! ```text
+//! let mut e = Engine::new(config, jitter)?;
+//! let mut action = e.start(now);            // RequestSession, or GetStatus when resuming
+//! loop {
+//!     action = match action {
+//!         Action::Put { start, end, content_range } => e.handle(put(...), now),
+//!         Action::Done(item) => break Ok(item),
+//!         Action::Fail(f) => break Err(f),
+//!         ...
+//!     }
+//! }
+//! ```
+
+mod backoff;
+mod machine;
+
+pub use backoff::backoff_delay_ms;
+pub use machine::Engine;
+
+use crate::chunk::ChunkSize;
+use crate::protocol::DriveItem;
+
+/// Retry settings (the JS `retry` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// How many times a 4xx outside the table is retried (without backoff) before `client-error`.
+    pub client_error_retries: u32,
+    /// Base of the exponential backoff, in ms.
+    pub base_delay_ms: u64,
+    /// Cap of one backoff delay, in ms.
+    pub max_delay_ms: u64,
+    /// Most requests (PUT + GET status) one upload may make before `retries-exhausted`.
+    pub max_attempts: u32,
+    /// Most times an upload starts over with a new session (404, 401, expiry).
+    pub max_session_restarts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { client_error_retries: 5, base_delay_ms: 1000, max_delay_ms: 60_000, max_attempts: 50, max_session_restarts: 3 }
+    }
+}
+
+/// What the engine needs to know about the upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// File size in bytes (> 0; zero-byte files never reach the engine).
+    pub total: u64,
+    /// Fragment size.
+    pub chunk: ChunkSize,
+    /// Retry settings.
+    pub retry: RetryPolicy,
+}
+
+/// Source of uniform random numbers in `[0, 1)` for full jitter.
+pub trait Jitter {
+    /// Next number in `[0, 1)`.
+    fn next_unit(&mut self) -> f64;
+}
+
+impl<F: FnMut() -> f64> Jitter for F {
+    fn next_unit(&mut self) -> f64 {
+        self()
+    }
+}
+
+/// An HTTP answer from the upload URL.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HttpAnswer {
+    /// Status code.
+    pub status: u16,
+    /// Body text (may be empty).
+    pub body: String,
+    /// `Retry-After` in ms, when the header was readable and valid.
+    pub retry_after_ms: Option<u64>,
+}
+
+/// A session, fresh from the session endpoint or a stored one being resumed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionInfo {
+    /// Expiry as Unix ms, when known.
+    pub expires_at_ms: Option<i64>,
+    /// The session's `nextExpectedRanges` as given (a fresh session says `["0-"]`).
+    pub next_expected_ranges: Vec<String>,
+}
+
+/// Something that happened, fed to [`Engine::handle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Answer to [`Action::RequestSession`]: a session is ready.
+    SessionReady(SessionInfo),
+    /// Answer to [`Action::RequestSession`]: the session endpoint refused or failed.
+    SessionFailed {
+        /// HTTP status, if there was one.
+        status: Option<u16>,
+        /// The endpoint's message.
+        message: String,
+    },
+    /// Answer to [`Action::Put`].
+    PutAnswered(HttpAnswer),
+    /// Answer to [`Action::GetStatus`].
+    StatusAnswered(HttpAnswer),
+    /// A PUT or GET failed without an HTTP answer (connection dropped, DNS, CORS).
+    NetworkError {
+        /// What the transport said.
+        message: String,
+    },
+    /// The in-flight request made no progress for `stallTimeoutMs` and was aborted.
+    Stalled,
+    /// Answer to [`Action::Sleep`].
+    TimerFired,
+    /// Answer to [`Action::DeleteSession`] (whatever its outcome).
+    DeleteAnswered,
+    /// The user cancelled; any in-flight request or sleep has already been stopped.
+    Abort,
+    /// The upload resumes after a pause (the in-flight request was aborted by the pause).
+    Resume,
+}
+
+/// What the caller must do next.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Obtain a (new) session; answer with `SessionReady` or `SessionFailed`.
+    RequestSession,
+    /// PUT bytes `start..end` with this `Content-Range`; answer with `PutAnswered`,
+    /// `NetworkError` or `Stalled`.
+    Put {
+        /// First byte (inclusive).
+        start: u64,
+        /// End (exclusive).
+        end: u64,
+        /// The header value, e.g. `bytes 0-327679/1000000`.
+        content_range: String,
+    },
+    /// GET the upload URL for `nextExpectedRanges`; answer with `StatusAnswered`, `NetworkError` or `Stalled`.
+    GetStatus,
+    /// Wait, then answer with `TimerFired`.
+    Sleep {
+        /// Milliseconds.
+        ms: u64,
+    },
+    /// DELETE the upload URL (best effort), then answer with `DeleteAnswered`.
+    DeleteSession,
+    /// The upload is committed: the driveItem.
+    Done(Box<DriveItem>),
+    /// The upload failed for good.
+    Fail(Failure),
+}
+
+/// Why an upload failed: the stable `code` of the JS `UploadError`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCode {
+    /// Cancelled by the caller.
+    Aborted,
+    /// The session endpoint failed.
+    SessionFailed,
+    /// A 4xx outside the table, after `clientErrorRetries` retries.
+    ClientError,
+    /// `maxAttempts` requests made, or session restarts used up.
+    RetriesExhausted,
+    /// 409: name conflict on commit.
+    Conflict,
+    /// The session expired and could not be replaced.
+    Expired,
+    /// The server's QuickXorHash differs from the local one.
+    Integrity,
+    /// An option was invalid.
+    InvalidOption,
+    /// The server answered something that breaks the protocol.
+    Protocol,
+}
+
+impl FailureCode {
+    /// The stable string (`aborted`, `client-error`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureCode::Aborted => "aborted",
+            FailureCode::SessionFailed => "session-failed",
+            FailureCode::ClientError => "client-error",
+            FailureCode::RetriesExhausted => "retries-exhausted",
+            FailureCode::Conflict => "conflict",
+            FailureCode::Expired => "expired",
+            FailureCode::Integrity => "integrity",
+            FailureCode::InvalidOption => "invalid-option",
+            FailureCode::Protocol => "protocol",
+        }
+    }
+}
+
+/// A final failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Stable code.
+    pub code: FailureCode,
+    /// HTTP status when there was one.
+    pub status: Option<u16>,
+    /// Human-readable message.
+    pub message: String,
+}
+
+/// Compares the driveItem's QuickXorHash with the locally computed one.
+pub fn verify_hash(item: &DriveItem, local: &str) -> Result<(), Failure> {
+    match item.quick_xor_hash() {
+        Some(remote) if remote == local => Ok(()),
+        Some(remote) => Err(Failure {
+            code: FailureCode::Integrity,
+            status: None,
+            message: format!("QuickXorHash mismatch: local {local}, server {remote}"),
+        }),
+        None => Err(Failure { code: FailureCode::Integrity, status: None, message: "the server reported no quickXorHash".into() }),
+    }
+}

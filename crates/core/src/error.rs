@@ -1,0 +1,27 @@
+//! The one error type of the core crate: every malformed input is a typed error, never a panic.
+
+use thiserror::Error;
+
+/// What went wrong while parsing or validating protocol input.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CoreError {
+    /// A `Content-Range` header that is not `bytes a-b/total` or `bytes */total`,
+    /// or whose numbers are inconsistent (end before start, end past total).
+    #[error("malformed Content-Range {0:?}")]
+    ContentRange(String),
+    /// A `nextExpectedRanges` entry that is not `a-` or `a-b` with `a <= b`.
+    #[error("malformed nextExpectedRanges entry {0:?}")]
+    ExpectedRange(String),
+    /// A chunk size that Graph would refuse.
+    #[error("chunkSize must be a positive multiple of 327680 bytes and at most 62914560, got {0}")]
+    ChunkSize(u64),
+    /// A zero-byte file cannot be sent through an upload session.
+    #[error("a zero-byte file cannot use an upload session; use the simple upload")]
+    EmptyFile,
+    /// A timestamp that is not RFC 3339 as Graph writes it.
+    #[error("malformed timestamp {0:?}")]
+    Timestamp(String),
+    /// A JSON body that does not have the expected shape.
+    #[error("malformed JSON body: {0}")]
+    Json(String),
+}

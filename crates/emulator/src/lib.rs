@@ -1,0 +1,1 @@
+//! onedrive-emulator library.

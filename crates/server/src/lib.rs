@@ -1,0 +1,1 @@
+//! onedrive-server library.

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for building and testing onedrive-upload.
+# Idempotent: every step checks first and does nothing when the tool is already there.
+# Only package registries are used (crates.io, Debian, npm); no browser or binary downloads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+# The wasm-bindgen version pinned in Cargo.toml (`wasm-bindgen = "=0.2.N"`).
+WB_VERSION=$(sed -n 's/^wasm-bindgen = { *version = "=\([0-9.]*\)".*/\1/p; s/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
+[ -n "$WB_VERSION" ] || { log "cannot find the pinned wasm-bindgen version in Cargo.toml"; exit 1; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WB_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WB_VERSION (built from source, a few minutes)"
+  # --locked first; if a locked crate is not (or no longer) served by the registry, resolve afresh.
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --locked --force \
+    || cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+fi
+
+if ! command -v wasm-pack >/dev/null 2>&1; then
+  log "installing wasm-pack (built from source, a few minutes)"
+  cargo install wasm-pack --locked || cargo install wasm-pack
+fi
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# npm packages used by the browser end-to-end and bundling tests (locked).
+if [ -f tests/e2e/package-lock.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+    log "installing npm packages for tests/e2e"
+    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+log "ready"

@@ -1,0 +1,1 @@
+//! `onedrive-upload`: upload large files from the browser straight to OneDrive (WebAssembly).
