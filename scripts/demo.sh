@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs the demo: installs what is missing, builds pkg/ with wasm-pack, then starts the server
+# with its embedded OneDrive emulator and serves www/ on http://127.0.0.1:8000/ until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+bash scripts/bootstrap.sh
+wasm-pack build --target web --release
+cargo build --profile service -p onedrive-upload-server
+echo
+echo "Demo: open http://127.0.0.1:8000/  (embedded emulator, demo user; Ctrl-C stops it)"
+exec target/service/onedrive-upload-server --listen 127.0.0.1:8000 --dev --www www --pkg pkg --data-dir .data "$@"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs every test suite of onedrive-upload on this machine, installing what is missing first:
+# native tests, clippy (native and wasm32), browser tests (wasm-pack test in headless Chromium
+# against a live server + embedded emulator), the end-to-end page tests and the npm/Vite consumer.
+# Exits non-zero on the first failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$PATH"
+export CHROMEDRIVER=/usr/bin/chromedriver
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+
+step() { printf '\n===== %s =====\n' "$*"; }
+
+step "bootstrap"
+bash scripts/bootstrap.sh
+
+step "native tests (cargo test --workspace)"
+cargo test --workspace --exclude onedrive-upload
+
+step "clippy (native, warnings are errors)"
+cargo clippy --workspace --exclude onedrive-upload --all-targets -- -D warnings
+step "clippy (wasm32, warnings are errors)"
+cargo clippy -p onedrive-upload --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "build the server"
+cargo build -p onedrive-upload-server
+SERVER_BIN="$ROOT/target/debug/onedrive-upload-server"
+
+WORK=$(mktemp -d /tmp/odu-test.XXXXXX)
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Starts the server with its embedded emulator (fault injection on) and sets SERVER_URL.
+start_server() {
+  "$SERVER_BIN" --listen 127.0.0.1:0 --dev --emulator-fault-injection --data-dir "$WORK/data" \
+    >"$WORK/server.out" 2>"$WORK/server.err" &
+  SERVER_PID=$!
+  for _ in $(seq 1 600); do
+    SERVER_URL=$(sed -n 's/^listening on \(http:[^ ]*\).*/\1/p' "$WORK/server.out" | head -n1)
+    [ -n "$SERVER_URL" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  echo "the server did not start:" >&2
+  cat "$WORK/server.err" >&2
+  return 1
+}
+
+step "browser tests (wasm-pack test --headless --chrome)"
+start_server
+echo "server: $SERVER_URL"
+ODU_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --chrome
+kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+
+step "build pkg/ (wasm-pack build --target web --release)"
+wasm-pack build --target web --release
+
+if [ -d tests/e2e ]; then
+  step "end-to-end tests of the demo page (playwright-core + Debian chromium)"
+  (cd tests/e2e && ODU_SERVER_BIN="$SERVER_BIN" ODU_ROOT="$ROOT" node --test)
+fi
+
+if [ -d tests/npm-consumer ]; then
+  step "npm consumer (npm install of pkg/, tsc, vite build, upload in chromium)"
+  (cd tests/npm-consumer && npm install --no-audit --no-fund --loglevel=error && ODU_SERVER_BIN="$SERVER_BIN" ODU_ROOT="$ROOT" node --test)
+fi
+
+step "all suites passed"
