@@ -1,1 +1,259 @@
-//! onedrive-server library.
+//! onedrive-upload-server: holds a OneDrive account's tokens, issues upload sessions to authenticated users
+//! and organises their files. Mount [`app`] in any axum application, with your own [`Authenticator`].
+
+pub mod config;
+pub mod embedded;
+pub mod error;
+pub mod graph;
+pub mod names;
+pub mod oauth;
+pub mod routes;
+pub mod tokens;
+pub mod users;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use graph::GraphClient;
+pub use names::UserId;
+pub use oauth::OAuthFlow;
+pub use tokens::{AccountStatus, OAuthSettings, TokenManager};
+pub use users::{AuthFuture, Authenticator, JwtAuthenticator, JwtIssuer, User};
+
+/// Where the server gets its drive from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The in-process emulator.
+    Embedded,
+    /// Microsoft Graph and the Microsoft identity platform.
+    Microsoft,
+}
+
+impl Mode {
+    /// `embedded` or `microsoft`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Embedded => "embedded",
+            Mode::Microsoft => "microsoft",
+        }
+    }
+}
+
+/// Everything [`AppState::new`] needs (see `config.rs` for the flags that fill it).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Embedded emulator or Microsoft.
+    pub mode: Mode,
+    /// Graph base URL, e.g. `https://graph.microsoft.com/v1.0`.
+    pub graph_url: String,
+    /// The emulator's base URL in embedded mode (shown by `/dev/info`).
+    pub emulator_url: Option<String>,
+    /// Whether the embedded emulator's fault-injection API is on (shown by `/dev/info`).
+    pub fault_injection: bool,
+    /// OAuth client settings.
+    pub oauth: OAuthSettings,
+    /// Token file (written 0600, atomically).
+    pub token_file: PathBuf,
+    /// Refresh the access token this long before it expires.
+    pub refresh_margin: Duration,
+    /// Path of the OAuth callback route, e.g. `/getAToken`.
+    pub callback_path: String,
+    /// Feature folders files may be moved to (validated names).
+    pub folders: Vec<String>,
+    /// Largest file a session may be created for, in bytes.
+    pub max_file_size: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Origins allowed by CORS (exact `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Directory served at `/`.
+    pub www: Option<PathBuf>,
+    /// Directory served at `/pkg/`.
+    pub pkg: Option<PathBuf>,
+    /// `Some(issuer)` enables `/dev/token` and `/dev/info` and loopback CORS origins.
+    pub dev_issuer: Option<JwtIssuer>,
+}
+
+impl std::fmt::Debug for JwtIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtIssuer(<redacted>)")
+    }
+}
+
+struct Inner {
+    options: Options,
+    graph: GraphClient,
+    oauth: OAuthFlow,
+    authenticator: Arc<dyn Authenticator>,
+    approot: tokio::sync::OnceCell<(String, String)>,
+    folder_ids: HashMap<String, FolderSlot>,
+}
+
+/// A feature folder: its configured name and its drive id once known (the lock makes lookup single-flight).
+pub(crate) struct FolderSlot {
+    pub(crate) name: String,
+    pub(crate) id: tokio::sync::Mutex<Option<String>>,
+}
+
+/// The shared state of every route. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl AppState {
+    /// Builds the state: loads the token file, prepares the Graph client and the OAuth flow.
+    pub fn new(options: Options, authenticator: Arc<dyn Authenticator>) -> Result<AppState, String> {
+        for folder in &options.folders {
+            names::validate_folder(folder)?;
+        }
+        if !options.callback_path.starts_with('/') {
+            return Err("the callback path must start with '/'".into());
+        }
+        let http = graph::http_client();
+        let tokens = Arc::new(TokenManager::new(&options.oauth, http.clone(), options.token_file.clone(), options.refresh_margin)?);
+        let graph = GraphClient::new(http, &options.graph_url, tokens.clone());
+        let folder_ids = options
+            .folders
+            .iter()
+            .map(|f| (f.to_ascii_lowercase(), FolderSlot { name: f.clone(), id: tokio::sync::Mutex::new(None) }))
+            .collect();
+        Ok(AppState(Arc::new(Inner {
+            oauth: OAuthFlow::new(tokens),
+            graph,
+            authenticator,
+            approot: tokio::sync::OnceCell::new(),
+            folder_ids,
+            options,
+        })))
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.0.options
+    }
+
+    /// The Graph client.
+    pub fn graph(&self) -> &GraphClient {
+        &self.0.graph
+    }
+
+    /// The token manager.
+    pub fn tokens(&self) -> &Arc<TokenManager> {
+        self.0.graph.tokens()
+    }
+
+    /// The OAuth flow.
+    pub fn oauth(&self) -> &OAuthFlow {
+        &self.0.oauth
+    }
+
+    /// The user authenticator.
+    pub fn authenticator(&self) -> &dyn Authenticator {
+        &*self.0.authenticator
+    }
+
+    /// The app folder's id and its full path as Graph writes `parentReference.path`
+    /// (e.g. `/drive/root:/Apps/onedrive-upload`), fetched once.
+    pub async fn approot(&self) -> Result<&(String, String), ApiError> {
+        self.0
+            .approot
+            .get_or_try_init(|| async {
+                let item = self.graph().approot().await?;
+                let id = item.id.clone().ok_or(ApiError::BadGateway)?;
+                let parent = item.parent_reference.as_ref().and_then(|p| p.path.clone()).unwrap_or_else(|| "/drive/root:".into());
+                Ok((id, format!("{}/{}", parent.trim_end_matches('/'), item.name)))
+            })
+            .await
+    }
+
+    /// The slot of an allowed feature folder (case-insensitive), `None` if `folder` is not allowed.
+    pub(crate) fn folder_slot(&self, folder: &str) -> Option<&FolderSlot> {
+        self.0.folder_ids.get(&folder.to_ascii_lowercase())
+    }
+}
+
+/// Is `origin` an http(s) origin on 127.0.0.1, [::1] or localhost?
+pub fn is_loopback_origin(origin: &str) -> bool {
+    let Ok(url) = url::Url::parse(origin) else { return false };
+    matches!(url.scheme(), "http" | "https")
+        && match url.host() {
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+fn cors(options: &Options) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = options.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
+    let dev = options.dev_issuer.is_some();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+            allowed.contains(origin) || (dev && origin.to_str().is_ok_and(is_loopback_origin))
+        }))
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600))
+}
+
+/// The router: API, OAuth, health, dev routes (with `dev_issuer`), static files, and the layers
+/// (CORS, body limit, request ids, tracing).
+pub fn app(state: AppState) -> Router {
+    let options = state.options().clone();
+    let mut router = Router::new()
+        .route("/api/cloud/file", post(routes::files::create))
+        .route("/api/cloud/file/{id}", get(routes::files::get).delete(routes::files::delete))
+        .route("/api/cloud/file/{id}/move", post(routes::files::move_to))
+        .route("/api/cloud/file/{id}/download", get(routes::files::download))
+        .route("/api/cloud/file/{id}/link", post(routes::files::link))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/auth/login", get(oauth::login))
+        .route(&options.callback_path, get(oauth::callback));
+    if options.dev_issuer.is_some() {
+        router = router.route("/dev/token", get(routes::dev::token)).route("/dev/info", get(routes::dev::info));
+    }
+    if let Some(pkg) = &options.pkg {
+        router = router.nest_service("/pkg", ServeDir::new(pkg));
+    }
+    router = match &options.www {
+        Some(www) => router.fallback_service(ServeDir::new(www)),
+        None => router.fallback(|| async { ApiError::NotFound }),
+    };
+    router
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(cors(&options))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // The path only: a callback's query carries the authorization code.
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_origins() {
+        for o in ["http://127.0.0.1:8000", "http://localhost:3000", "http://[::1]:1", "https://localhost"] {
+            assert!(is_loopback_origin(o), "{o}");
+        }
+        for o in ["http://example.com", "http://127.0.0.1.evil.com", "null", "file://", "http://localhost.evil.com"] {
+            assert!(!is_loopback_origin(o), "{o}");
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Embedded mode: connecting the account through the same OAuth flow without a browser.
+//!
+//! The authorize URL is requested from the identity server without following the
+//! redirect; `code` and `state` are taken from the `Location` header and handed to the
+//! same callback logic as `GET /getAToken` ([`OAuthFlow::complete`]).
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Connects the account: authorize URL -> 302 Location (code, state) -> code exchange.
+pub async fn connect_account(state: &AppState) -> Result<(), ApiError> {
+    let (url, _) = state.oauth().begin();
+    let http = crate::graph::http_client();
+    let response = http.get(url).send().await.map_err(|e| {
+        tracing::error!(error = %e.without_url(), "identity server unreachable");
+        ApiError::Unavailable { retry_after: None }
+    })?;
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| response.status().is_redirection())
+        .ok_or_else(|| {
+            tracing::error!(status = response.status().as_u16(), "authorize answered without a redirect");
+            ApiError::BadGateway
+        })?;
+    let location = url::Url::parse(location).map_err(|_| ApiError::BadGateway)?;
+    let param = |name: &str| location.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    if let Some(error) = param("error") {
+        tracing::error!(%error, "authorize refused the dev client");
+        return Err(ApiError::BadGateway);
+    }
+    let (Some(code), Some(csrf)) = (param("code"), param("state")) else {
+        return Err(ApiError::BadGateway);
+    };
+    state.oauth().complete(&code, &csrf).await
+}

@@ -1,0 +1,209 @@
+//! A small async Microsoft Graph client (drive items in the app folder) over reqwest; the base URL is configuration.
+//!
+//! Every call takes the account's access token from the [`TokenManager`]; a 401 invalidates
+//! that token and the call is retried once with a fresh one. Graph errors become [`ApiError`]s
+//! without carrying Graph's body (which may quote URLs) to the browser.
+
+use std::sync::Arc;
+
+use onedrive_upload_core::protocol::{CreateUploadSessionRequest, DriveItem, GraphError, UploadSession};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::tokens::TokenManager;
+
+/// Everything but RFC 3986 unreserved characters is percent-encoded in a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// Percent-encodes one path segment (a file name, an item id).
+pub fn encode_segment(segment: &str) -> String {
+    utf8_percent_encode(segment, SEGMENT).to_string()
+}
+
+/// Builds a reqwest client fit for Graph: no redirects followed, unlimited idle connections, timeouts.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .pool_max_idle_per_host(usize::MAX)
+        .tcp_nodelay(true)
+        .build()
+        .expect("a reqwest client with rustls builds")
+}
+
+/// The Graph client. Cheap to clone.
+#[derive(Clone)]
+pub struct GraphClient {
+    http: reqwest::Client,
+    base: Arc<str>,
+    tokens: Arc<TokenManager>,
+}
+
+impl GraphClient {
+    /// `base` is e.g. `https://graph.microsoft.com/v1.0` (no trailing slash needed).
+    pub fn new(http: reqwest::Client, base: &str, tokens: Arc<TokenManager>) -> Self {
+        GraphClient { http, base: base.trim_end_matches('/').into(), tokens }
+    }
+
+    /// The token manager behind this client.
+    pub fn tokens(&self) -> &Arc<TokenManager> {
+        &self.tokens
+    }
+
+    /// URL of an item addressed by a path below the app folder, plus a suffix (`:/content`...).
+    fn approot_path(&self, segments: &[&str], suffix: &str) -> String {
+        let path: Vec<String> = segments.iter().map(|s| encode_segment(s)).collect();
+        format!("{}/me/drive/special/approot:/{}{}", self.base, path.join("/"), suffix)
+    }
+
+    fn item_url(&self, id: &str, suffix: &str) -> String {
+        format!("{}/me/drive/items/{}{}", self.base, encode_segment(id), suffix)
+    }
+
+    /// Sends a request with the account's token; retries once after a 401. Non-2xx/3xx -> error.
+    async fn send(&self, method: Method, url: &str, body: Option<&Value>) -> Result<Response, ApiError> {
+        for attempt in 0..2 {
+            let token = self.tokens.access_token().await?;
+            let mut request: RequestBuilder = self.http.request(method.clone(), url).bearer_auth(&token);
+            request = match body {
+                Some(b) => request.json(b),
+                None if method == Method::PUT || method == Method::POST => request.header("content-length", "0"),
+                None => request,
+            };
+            let response = request.send().await.map_err(|e| {
+                tracing::warn!(error = %e.without_url(), "Graph unreachable");
+                ApiError::Unavailable { retry_after: None }
+            })?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED && attempt == 0 {
+                self.tokens.invalidate(&token);
+                continue;
+            }
+            if status.is_success() || status.is_redirection() {
+                return Ok(response);
+            }
+            return Err(error_from(response).await);
+        }
+        Err(ApiError::BadGateway)
+    }
+
+    async fn json<T: DeserializeOwned>(&self, method: Method, url: &str, body: Option<&Value>) -> Result<T, ApiError> {
+        let response = self.send(method, url, body).await?;
+        response.json::<T>().await.map_err(|e| {
+            tracing::warn!(error = %e.without_url(), "unreadable Graph answer");
+            ApiError::BadGateway
+        })
+    }
+
+    /// `GET /me/drive/special/approot`: the app folder (created by Graph on first use).
+    pub async fn approot(&self) -> Result<DriveItem, ApiError> {
+        self.json(Method::GET, &format!("{}/me/drive/special/approot", self.base), None).await
+    }
+
+    /// `GET /me/drive/special/approot:/{path}`.
+    pub async fn get_by_path(&self, segments: &[&str]) -> Result<DriveItem, ApiError> {
+        self.json(Method::GET, &self.approot_path(segments, ""), None).await
+    }
+
+    /// `GET /me/drive/items/{id}`.
+    pub async fn get_item(&self, id: &str) -> Result<DriveItem, ApiError> {
+        self.json(Method::GET, &self.item_url(id, ""), None).await
+    }
+
+    /// `POST .../approot:/{path}:/createUploadSession`.
+    pub async fn create_upload_session(
+        &self,
+        segments: &[&str],
+        request: &CreateUploadSessionRequest,
+    ) -> Result<UploadSession, ApiError> {
+        let body = serde_json::to_value(request).map_err(|e| ApiError::Internal(e.to_string()))?;
+        self.json(Method::POST, &self.approot_path(segments, ":/createUploadSession"), Some(&body)).await
+    }
+
+    /// Simple upload of an empty file: `PUT .../approot:/{path}:/content` (conflicts renamed).
+    pub async fn upload_empty(&self, segments: &[&str]) -> Result<DriveItem, ApiError> {
+        let url = self.approot_path(segments, ":/content?@microsoft.graph.conflictBehavior=rename");
+        self.json(Method::PUT, &url, None).await
+    }
+
+    /// `POST /me/drive/items/{parent}/children` creating a folder (409 if it exists).
+    pub async fn create_folder(&self, parent_id: &str, name: &str) -> Result<DriveItem, ApiError> {
+        let body = json!({"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"});
+        self.json(Method::POST, &self.item_url(parent_id, "/children"), Some(&body)).await
+    }
+
+    /// `PATCH /me/drive/items/{id}` with a new parent (a clash gets a new name).
+    pub async fn move_item(&self, id: &str, parent_id: &str) -> Result<DriveItem, ApiError> {
+        let body = json!({"parentReference": {"id": parent_id}});
+        let url = self.item_url(id, "?@microsoft.graph.conflictBehavior=rename");
+        self.json(Method::PATCH, &url, Some(&body)).await
+    }
+
+    /// `GET /me/drive/items/{id}/content` without following: the short-lived download URL.
+    pub async fn download_url(&self, id: &str) -> Result<String, ApiError> {
+        let response = self.send(Method::GET, &self.item_url(id, "/content"), None).await?;
+        match response.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()) {
+            Some(location) if response.status().is_redirection() => Ok(location.to_owned()),
+            _ => {
+                tracing::warn!(status = response.status().as_u16(), "download answered without a redirect");
+                Err(ApiError::BadGateway)
+            }
+        }
+    }
+
+    /// `POST /me/drive/items/{id}/createLink` (view, anonymous): the link's `webUrl`.
+    pub async fn create_link(&self, id: &str) -> Result<String, ApiError> {
+        let body = json!({"type": "view", "scope": "anonymous"});
+        let permission: Value = self.json(Method::POST, &self.item_url(id, "/createLink"), Some(&body)).await?;
+        permission["link"]["webUrl"].as_str().map(str::to_owned).ok_or(ApiError::BadGateway)
+    }
+
+    /// `DELETE /me/drive/items/{id}`.
+    pub async fn delete_item(&self, id: &str) -> Result<(), ApiError> {
+        self.send(Method::DELETE, &self.item_url(id, ""), None).await.map(|_| ())
+    }
+}
+
+/// Turns a Graph error answer into an [`ApiError`] (Graph's codes go to the log, not the browser).
+async fn error_from(response: Response) -> ApiError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let body = response.text().await.unwrap_or_default();
+    let codes = GraphError::parse(&body).map(|e| e.codes().join("/")).unwrap_or_default();
+    tracing::debug!(status = status.as_u16(), %codes, "Graph error");
+    match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::CONFLICT => ApiError::Conflict("a file or folder with that name already exists".into()),
+        StatusCode::INSUFFICIENT_STORAGE => ApiError::InsufficientStorage,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => ApiError::Unavailable { retry_after },
+        StatusCode::UNAUTHORIZED => ApiError::Unavailable { retry_after: None },
+        StatusCode::BAD_REQUEST if codes.contains("nameAlreadyExists") => {
+            ApiError::Conflict("a file with that name already exists".into())
+        }
+        _ => {
+            tracing::warn!(status = status.as_u16(), %codes, "unexpected Graph error");
+            ApiError::BadGateway
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("a b#c%.txt"), "a%20b%23c%25.txt");
+        assert_eq!(encode_segment("résumé"), "r%C3%A9sum%C3%A9");
+        assert_eq!(encode_segment("D4648F06C91D9D3D!54927"), "D4648F06C91D9D3D%2154927");
+        assert_eq!(encode_segment("../x"), "..%2Fx");
+    }
+}

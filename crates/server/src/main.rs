@@ -1,0 +1,67 @@
+//! The `onedrive-upload-server` binary: flags -> embedded emulator or Microsoft -> serve until Ctrl-C / SIGTERM.
+
+use std::io::Write;
+
+use clap::Parser;
+use onedrive_upload_server::config::Config;
+use onedrive_upload_server::{app, embedded, AppState, Mode};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() {
+    // Logs go to stderr; stdout carries only the `listening on` line.
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::parse();
+    if let Err(e) = run(config).await {
+        tracing::error!("{e}");
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    config.validate()?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let emulator: Option<()> = match config.mode() {
+        Mode::Embedded => return Err("embedded mode: the emulator crate is not wired in yet".into()),
+        Mode::Microsoft => None,
+    };
+    let emulator_url: Option<String> = None;
+    let (options, authenticator) = config.build(emulator_url.as_deref(), local)?;
+    let state = AppState::new(options, authenticator)?;
+    if emulator.is_some() {
+        embedded::connect_account(&state).await.map_err(|e| format!("could not connect to the embedded emulator: {e}"))?;
+        tracing::info!(emulator = emulator_url.as_deref().unwrap_or(""), "embedded OneDrive emulator connected");
+    } else if state.tokens().status() != onedrive_upload_server::AccountStatus::Connected {
+        tracing::warn!("the OneDrive account is not connected: visit http://{local}/auth/login");
+    }
+    let router = app(state);
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{local}");
+        let _ = out.flush();
+    }
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    tracing::info!("shutting down");
+
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

@@ -1,0 +1,261 @@
+//! `/api/cloud/file...`: create upload sessions, read, move, download, link and delete the users' files.
+//!
+//! Who may touch an item is decided from where it really is in the drive (Graph's
+//! `parentReference.path`), never from what the client says: `temp/{user}/` is the
+//! user's own; files in a configured feature folder are readable by every user.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use onedrive_upload_core::protocol::{
+    ConflictBehavior, CreateUploadSessionRequest, DriveItem, NewFileRequest, UploadSessionItem,
+};
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::names::{validate_filename, UserId};
+use crate::users::User;
+use crate::{AppState, FolderSlot};
+
+/// A JSON body whose rejections are JSON errors too.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge("the request body is too large".into()))
+            }
+            Err(JsonRejection::MissingJsonContentType(_)) => {
+                Err(ApiError::bad_request("invalid_json", "the body must be JSON (Content-Type: application/json)"))
+            }
+            Err(rejection) => Err(ApiError::bad_request("invalid_json", rejection.body_text())),
+        }
+    }
+}
+
+/// Where an item is, seen from the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// In the caller's own `temp/{user}/`.
+    Own,
+    /// In a configured feature folder.
+    Feature,
+    /// Anywhere else (another user's temp folder, outside the app folder...).
+    Foreign,
+}
+
+/// Decodes and lower-cases a Graph path (OneDrive compares names without case).
+fn normalize(path: &str) -> String {
+    percent_decode_str(path).decode_utf8_lossy().trim_end_matches('/').to_lowercase()
+}
+
+/// Classifies `item` for `user` given the app folder's path.
+pub fn place(state: &AppState, approot_path: &str, item: &DriveItem, user: &UserId) -> Place {
+    let Some(parent) = item.parent_reference.as_ref().and_then(|p| p.path.as_deref()) else {
+        return Place::Foreign;
+    };
+    let parent = normalize(parent);
+    let Some(rest) = parent.strip_prefix(&normalize(approot_path)) else {
+        return Place::Foreign;
+    };
+    if rest == format!("/temp/{}", user.folder().to_lowercase()) {
+        Place::Own
+    } else if rest.strip_prefix('/').is_some_and(|f| !f.contains('/') && state.folder_slot(f).is_some()) {
+        Place::Feature
+    } else {
+        Place::Foreign
+    }
+}
+
+/// Refuses ids that no drive would issue (they are also percent-encoded when used).
+fn check_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty() && !id.starts_with('.') && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"!-_.~".contains(&b));
+    if ok { Ok(()) } else { Err(ApiError::NotFound) }
+}
+
+/// Fetches an item and where it is for `user`.
+async fn locate(state: &AppState, id: &str, user: &UserId) -> Result<(DriveItem, Place), ApiError> {
+    check_id(id)?;
+    let (item, approot) = tokio::try_join!(state.graph().get_item(id), state.approot())?;
+    let place = place(state, &approot.1, &item, user);
+    Ok((item, place))
+}
+
+fn require_readable(place: &Place) -> Result<(), ApiError> {
+    match place {
+        Place::Own | Place::Feature => Ok(()),
+        Place::Foreign => Err(ApiError::Forbidden("this file belongs to another user".into())),
+    }
+}
+
+fn require_own(place: &Place) -> Result<(), ApiError> {
+    match place {
+        Place::Own => Ok(()),
+        Place::Feature => Err(ApiError::Forbidden("only files still in your upload folder can be changed".into())),
+        Place::Foreign => Err(ApiError::Forbidden("this file belongs to another user".into())),
+    }
+}
+
+/// The item as shown to browsers: without the short-lived download URL (use `/download`).
+fn public(mut item: DriveItem) -> Json<DriveItem> {
+    item.download_url = None;
+    Json(item)
+}
+
+/// `POST /api/cloud/file {"filename","size"}`: an upload session under `temp/{user}/`, or the
+/// empty file itself when `size` is 0.
+pub async fn create(
+    State(state): State<AppState>,
+    User(user): User,
+    ApiJson(request): ApiJson<NewFileRequest>,
+) -> Result<Response, ApiError> {
+    validate_filename(&request.filename).map_err(|m| ApiError::bad_request("invalid_filename", m))?;
+    let max = state.options().max_file_size;
+    if request.size > max {
+        return Err(ApiError::TooLarge(format!("files may not be larger than {max} bytes")));
+    }
+    let folder = user.folder();
+    let segments = ["temp", folder.as_str(), request.filename.as_str()];
+    if request.size == 0 {
+        let item = state.graph().upload_empty(&segments).await?;
+        tracing::info!(user = %user, "empty file created");
+        return Ok((StatusCode::CREATED, public(item)).into_response());
+    }
+    let body = CreateUploadSessionRequest {
+        item: Some(UploadSessionItem {
+            conflict_behavior: Some(ConflictBehavior::Rename),
+            name: None,
+            file_size: Some(request.size),
+        }),
+        defer_commit: false,
+    };
+    let session = state.graph().create_upload_session(&segments, &body).await?;
+    tracing::info!(user = %user, size = request.size, "upload session created");
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response())
+}
+
+/// `GET /api/cloud/file/{id}`: the driveItem (owner, or any user for feature folders).
+pub async fn get(State(state): State<AppState>, User(user): User, Path(id): Path<String>) -> Result<Json<DriveItem>, ApiError> {
+    let (item, place) = locate(&state, &id, &user).await?;
+    require_readable(&place)?;
+    Ok(public(item))
+}
+
+/// The body of a move.
+#[derive(Debug, Deserialize)]
+pub struct MoveRequest {
+    /// One of the configured feature folders.
+    pub folder: String,
+}
+
+/// The feature folder's id: cached, or looked up / created under the app folder (single-flight per folder).
+async fn folder_id(state: &AppState, slot: &FolderSlot) -> Result<String, ApiError> {
+    let mut cached = slot.id.lock().await;
+    if let Some(id) = cached.as_ref() {
+        return Ok(id.clone());
+    }
+    let item = match state.graph().get_by_path(&[&slot.name]).await {
+        Ok(item) => item,
+        Err(ApiError::NotFound) => {
+            let approot = state.approot().await?;
+            match state.graph().create_folder(&approot.0, &slot.name).await {
+                Err(ApiError::Conflict(_)) => state.graph().get_by_path(&[&slot.name]).await?,
+                other => other?,
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let id = item.id.ok_or(ApiError::BadGateway)?;
+    *cached = Some(id.clone());
+    Ok(id)
+}
+
+/// `POST /api/cloud/file/{id}/move {"folder"}`: owner only, into an allowed feature folder.
+pub async fn move_to(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<MoveRequest>,
+) -> Result<Json<DriveItem>, ApiError> {
+    let slot = state
+        .folder_slot(&request.folder)
+        .ok_or_else(|| ApiError::bad_request("folder_not_allowed", "that folder is not one of the configured feature folders"))?;
+    let (_, place) = locate(&state, &id, &user).await?;
+    require_own(&place)?;
+    let target = folder_id(&state, slot).await?;
+    let moved = match state.graph().move_item(&id, &target).await {
+        Err(ApiError::NotFound) => {
+            // The folder may have been deleted in the drive since we cached its id.
+            *slot.id.lock().await = None;
+            let target = folder_id(&state, slot).await?;
+            state.graph().move_item(&id, &target).await?
+        }
+        other => other?,
+    };
+    tracing::info!(user = %user, folder = %slot.name, "file moved");
+    Ok(public(moved))
+}
+
+/// `GET /api/cloud/file/{id}/download`: 302 to the short-lived pre-authenticated URL.
+pub async fn download(State(state): State<AppState>, User(user): User, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let (_, place) = locate(&state, &id, &user).await?;
+    require_readable(&place)?;
+    let url = state.graph().download_url(&id).await?;
+    Ok((StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())]).into_response())
+}
+
+/// Appends `download=1` to a share link.
+pub fn with_download(web_url: &str) -> String {
+    let sep = if web_url.contains('?') { '&' } else { '?' };
+    format!("{web_url}{sep}download=1")
+}
+
+/// `POST /api/cloud/file/{id}/link`: `{"webUrl": "<anonymous view link>?download=1"}`.
+pub async fn link(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (_, place) = locate(&state, &id, &user).await?;
+    require_readable(&place)?;
+    let web_url = state.graph().create_link(&id).await?;
+    Ok(Json(json!({"webUrl": with_download(&web_url)})))
+}
+
+/// `DELETE /api/cloud/file/{id}`: owner only; 204.
+pub async fn delete(State(state): State<AppState>, User(user): User, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let (_, place) = locate(&state, &id, &user).await?;
+    require_own(&place)?;
+    state.graph().delete_item(&id).await?;
+    tracing::info!(user = %user, "file deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn download_suffix() {
+        assert_eq!(with_download("https://1drv.ms/u/s!abc"), "https://1drv.ms/u/s!abc?download=1");
+        assert_eq!(with_download("http://x/s?t=1"), "http://x/s?t=1&download=1");
+    }
+
+    #[test]
+    fn ids() {
+        assert!(check_id("D4648F06C91D9D3D!54927").is_ok());
+        assert!(check_id("01BYE5RZ6QN3ZWBTUFOFD3GSPGOHDJD36K").is_ok());
+        for bad in ["", "..", ".", "a/b", "..%2f", "a b", "a?b", &"x".repeat(257)] {
+            assert!(check_id(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! The OneDrive account's tokens: single-flight refresh ahead of expiry, rotation, atomic 0600 persistence.
+//!
+//! Access tokens are refreshed `refresh_margin` before they expire. However many requests
+//! find the token stale at once, exactly one refresh request goes out: the others wait on
+//! `refresh_lock` and then find the fresh token. Tokens are never logged (the types here
+//! have redacting `Debug`), never returned to a browser, and the file holding them is
+//! written to a temporary file with mode 0600 and renamed over the old one.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, PkceCodeVerifier,
+    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::ApiError;
+
+/// The oauth2 client with its authorize and token endpoints set.
+pub type OAuthClient = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// Where and as whom the server signs in to the identity platform.
+#[derive(Clone)]
+pub struct OAuthSettings {
+    /// Application (client) id.
+    pub client_id: String,
+    /// Client secret (confidential web app); `None` for a public client relying on PKCE only.
+    pub client_secret: Option<String>,
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize` or the emulator's.
+    pub authorize_url: String,
+    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token` or the emulator's.
+    pub token_url: String,
+    /// The callback URL registered for the app (ends with the callback path).
+    pub redirect_uri: String,
+    /// Scopes, e.g. `offline_access`, `Files.ReadWrite.All`.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for OAuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSettings")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("authorize_url", &self.authorize_url)
+            .field("token_url", &self.token_url)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl OAuthSettings {
+    /// Builds the oauth2 client (secret sent in the form body, as Microsoft documents it).
+    pub fn client(&self) -> Result<OAuthClient, String> {
+        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
+            .set_auth_uri(AuthUrl::new(self.authorize_url.clone()).map_err(|e| format!("authorize URL: {e}"))?)
+            .set_token_uri(TokenUrl::new(self.token_url.clone()).map_err(|e| format!("token URL: {e}"))?)
+            .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| format!("redirect URI: {e}"))?)
+            .set_auth_type(AuthType::RequestBody);
+        if let Some(secret) = &self.client_secret {
+            client = client.set_client_secret(ClientSecret::new(secret.clone()));
+        }
+        Ok(client)
+    }
+}
+
+/// What the server knows about the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// No tokens yet: an operator must visit `/auth/login`.
+    NotConnected,
+    /// Tokens held.
+    Connected,
+    /// The identity platform refused the refresh token (`invalid_grant`): reconnect.
+    Disconnected,
+}
+
+impl AccountStatus {
+    /// `not_connected`, `connected` or `disconnected`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::NotConnected => "not_connected",
+            AccountStatus::Connected => "connected",
+            AccountStatus::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// The token file's content.
+#[derive(Clone, Serialize, Deserialize)]
+struct Stored {
+    access_token: String,
+    refresh_token: Option<String>,
+    /// Seconds since the Unix epoch.
+    expires_at: u64,
+}
+
+enum State {
+    NotConnected,
+    Connected(Arc<Stored>),
+    Disconnected,
+}
+
+/// Holds, refreshes and persists the account's tokens. Share it in an `Arc`.
+pub struct TokenManager {
+    client: OAuthClient,
+    http: reqwest::Client,
+    scopes: Vec<Scope>,
+    file: PathBuf,
+    margin: Duration,
+    state: RwLock<State>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    refreshes: AtomicU64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl TokenManager {
+    /// Creates the manager and loads the token file if there is one (a corrupt file counts as none).
+    pub fn new(settings: &OAuthSettings, http: reqwest::Client, file: PathBuf, margin: Duration) -> Result<Self, String> {
+        let state = match std::fs::read(&file) {
+            Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
+                Ok(stored) => State::Connected(Arc::new(stored)),
+                Err(_) => {
+                    tracing::warn!(file = %file.display(), "token file unreadable; account not connected");
+                    State::NotConnected
+                }
+            },
+            Err(_) => State::NotConnected,
+        };
+        Ok(TokenManager {
+            client: settings.client()?,
+            http,
+            scopes: settings.scopes.iter().map(|s| Scope::new(s.clone())).collect(),
+            file,
+            margin,
+            state: RwLock::new(state),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            refreshes: AtomicU64::new(0),
+        })
+    }
+
+    /// The oauth2 client (for building authorize URLs).
+    pub fn client(&self) -> &OAuthClient {
+        &self.client
+    }
+
+    /// The configured scopes.
+    pub fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+
+    /// The path of the token file.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// Whether the account is connected.
+    pub fn status(&self) -> AccountStatus {
+        match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::NotConnected => AccountStatus::NotConnected,
+            State::Connected(_) => AccountStatus::Connected,
+            State::Disconnected => AccountStatus::Disconnected,
+        }
+    }
+
+    /// How many refresh-token requests were sent since start.
+    pub fn refresh_count(&self) -> u64 {
+        self.refreshes.load(Ordering::Relaxed)
+    }
+
+    fn fresh(&self) -> Result<Option<String>, ApiError> {
+        match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::Connected(t) if t.expires_at > now_secs() + self.margin.as_secs() => Ok(Some(t.access_token.clone())),
+            State::Connected(_) => Ok(None),
+            State::NotConnected | State::Disconnected => Err(ApiError::AccountDisconnected),
+        }
+    }
+
+    /// A valid access token, refreshing it first (once, for all waiters) when it is about to expire.
+    pub async fn access_token(&self) -> Result<String, ApiError> {
+        if let Some(token) = self.fresh()? {
+            return Ok(token);
+        }
+        let _guard = self.refresh_lock.lock().await;
+        if let Some(token) = self.fresh()? {
+            return Ok(token);
+        }
+        let refresh = match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::Connected(t) => t.refresh_token.clone(),
+            _ => None,
+        };
+        let Some(refresh) = refresh else {
+            self.set_disconnected().await;
+            return Err(ApiError::AccountDisconnected);
+        };
+        self.refreshes.fetch_add(1, Ordering::Relaxed);
+        let token = RefreshToken::new(refresh);
+        let answer = self
+            .client
+            .exchange_refresh_token(&token)
+            .add_scopes(self.scopes.iter().cloned())
+            .request_async(&self.http)
+            .await;
+        let answer = self.check(answer).await?;
+        tracing::info!("access token refreshed");
+        self.store(&answer).await
+    }
+
+    /// Marks `token` as expired if it is still the current one (Graph answered 401 to it).
+    pub fn invalidate(&self, token: &str) {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if let State::Connected(t) = &*state {
+            if t.access_token == token {
+                *state = State::Connected(Arc::new(Stored { expires_at: 0, ..(**t).clone() }));
+            }
+        }
+    }
+
+    /// Marks the current access token as expired so that the next call refreshes it.
+    pub fn expire_access_token(&self) {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        if let State::Connected(t) = &*state {
+            *state = State::Connected(Arc::new(Stored { expires_at: 0, ..(**t).clone() }));
+        }
+    }
+
+    /// Redeems an authorization code (with its PKCE verifier) and stores the tokens.
+    pub async fn exchange_code(&self, code: String, verifier: PkceCodeVerifier) -> Result<(), ApiError> {
+        let _guard = self.refresh_lock.lock().await;
+        let answer = self
+            .client
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&self.http)
+            .await;
+        let answer = self.check(answer).await?;
+        self.store(&answer).await?;
+        tracing::info!("OneDrive account connected");
+        Ok(())
+    }
+
+    async fn check<E: std::error::Error + 'static>(
+        &self,
+        answer: Result<BasicTokenResponse, RequestTokenError<E, oauth2::basic::BasicErrorResponse>>,
+    ) -> Result<BasicTokenResponse, ApiError> {
+        match answer {
+            Ok(a) => Ok(a),
+            Err(RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant => {
+                tracing::warn!("identity platform answered invalid_grant: the account must be reconnected at /auth/login");
+                self.set_disconnected().await;
+                Err(ApiError::AccountDisconnected)
+            }
+            Err(RequestTokenError::ServerResponse(r)) => {
+                tracing::error!(error = r.error().as_ref(), "identity platform refused the token request");
+                Err(ApiError::BadGateway)
+            }
+            Err(RequestTokenError::Request(_)) => {
+                tracing::warn!("token endpoint unreachable");
+                Err(ApiError::Unavailable { retry_after: None })
+            }
+            Err(_) => {
+                tracing::error!("token endpoint answered something unreadable");
+                Err(ApiError::BadGateway)
+            }
+        }
+    }
+
+    async fn set_disconnected(&self) {
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = State::Disconnected;
+        if let Err(e) = tokio::fs::remove_file(&self.file).await {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(error = %e, "could not remove the token file");
+            }
+        }
+    }
+
+    async fn store(&self, answer: &BasicTokenResponse) -> Result<String, ApiError> {
+        let previous_refresh = match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::Connected(t) => t.refresh_token.clone(),
+            _ => None,
+        };
+        let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3600)).as_secs();
+        let stored = Stored {
+            access_token: answer.access_token().secret().clone(),
+            refresh_token: answer.refresh_token().map(|r| r.secret().clone()).or(previous_refresh),
+            expires_at: now_secs() + lifetime,
+        };
+        let json = serde_json::to_vec(&stored).map_err(|e| ApiError::Internal(format!("serialize tokens: {e}")))?;
+        write_private(&self.file, &json).await.map_err(|e| ApiError::Internal(format!("write token file: {e}")))?;
+        let token = stored.access_token.clone();
+        *self.state.write().unwrap_or_else(|e| e.into_inner()) = State::Connected(Arc::new(stored));
+        Ok(token)
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a fresh 0600 temporary file in the same directory, fsync, rename.
+pub async fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    tokio::fs::create_dir_all(dir).await?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("tokens");
+    let tmp = dir.join(format!(".{name}.{:016x}.tmp", rand::random::<u64>()));
+    let result = async {
+        let mut file = tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp).await?;
+        file.write_all(bytes).await?;
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&tmp, path).await
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[tokio::test]
+    async fn private_write_is_0600_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/tokens.json");
+        write_private(&path, b"one").await.unwrap();
+        write_private(&path, b"two").await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn settings_debug_hides_the_secret() {
+        let s = OAuthSettings {
+            client_id: "id".into(),
+            client_secret: Some("s3cr3t".into()),
+            authorize_url: "http://127.0.0.1:1/common/oauth2/v2.0/authorize".into(),
+            token_url: "http://127.0.0.1:1/common/oauth2/v2.0/token".into(),
+            redirect_uri: "http://127.0.0.1:2/getAToken".into(),
+            scopes: vec!["offline_access".into()],
+        };
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+        let m = TokenManager::new(&s, reqwest::Client::new(), std::env::temp_dir().join("odu-none/tokens.json"), Duration::ZERO).unwrap();
+        assert_eq!(m.status(), AccountStatus::NotConnected);
+    }
+}

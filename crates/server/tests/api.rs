@@ -1,0 +1,166 @@
+//! In-process (`oneshot`) tests of every route against the counting fake Graph/identity server.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::Ordering;
+
+use axum::http::{Method, StatusCode};
+use common::{call, fake, options, router, state};
+use onedrive_upload_server::embedded::connect_account;
+use onedrive_upload_server::AccountStatus;
+use serde_json::{json, Value};
+
+async fn connected() -> (fake::Fake, tempfile::TempDir, onedrive_upload_server::AppState, axum::Router) {
+    let fake = fake::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
+    connect_account(&state).await.unwrap();
+    let router = router(&state);
+    (fake, dir, state, router)
+}
+
+async fn upload_empty(router: &axum::Router, user: &str, name: &str) -> Value {
+    let (status, _, item) = call(router, Method::POST, "/api/cloud/file", Some(user), Some(json!({"filename": name, "size": 0}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{item}");
+    item
+}
+
+#[tokio::test]
+async fn connect_stores_tokens_0600_and_health_reports_it() {
+    let (fake, dir, state, router) = connected().await;
+    assert_eq!(state.tokens().status(), AccountStatus::Connected);
+    let meta = std::fs::metadata(dir.path().join("tokens.json")).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    let (status, _, health) = call(&router, Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(health["account"], "connected");
+    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    let (status, _, body) = call(&router, Method::GET, "/auth/login", None, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "login refused while connected: {body}");
+}
+
+#[tokio::test]
+async fn create_session_and_empty_file() {
+    let (_fake, _dir, _state, router) = connected().await;
+    let (status, headers, session) =
+        call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "big file.bin", "size": 12345}))).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert!(session["uploadUrl"].as_str().unwrap().contains("/upload/"));
+    assert_eq!(session["nextExpectedRanges"], json!(["0-"]));
+    assert!(session["expirationDateTime"].is_string());
+    assert_eq!(headers["cache-control"], "no-store");
+    let item = upload_empty(&router, "alice", "empty.txt").await;
+    assert!(item["id"].is_string());
+    assert!(item.get("uploadUrl").is_none());
+    assert!(item["parentReference"]["path"].as_str().unwrap().ends_with("/temp/alice"));
+    let again = upload_empty(&router, "alice", "empty.txt").await;
+    assert_ne!(again["name"], item["name"], "conflicts are renamed");
+}
+
+#[tokio::test]
+async fn refusals_of_create() {
+    let (_fake, _dir, _state, router) = connected().await;
+    let (status, headers, body) = call(&router, Method::POST, "/api/cloud/file", None, Some(json!({"filename": "a", "size": 1}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert_eq!(headers["www-authenticate"], "Bearer");
+    for name in ["../x", "a/b", "a\\b", "CON", "x.", "~$x", "a:b", "a\u{1}b", "..", &"n".repeat(256)] {
+        let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": name, "size": 5}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}");
+        assert_eq!(body["error"]["code"], "invalid_filename");
+    }
+    let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": (1u64 << 30) + 1}))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "too_large");
+    let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": 5}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_json");
+    let huge = json!({"filename": "a".repeat(5000), "size": 1});
+    let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+#[tokio::test]
+async fn expired_and_forged_jwts_are_401() {
+    let (_fake, _dir, _state, router) = connected().await;
+    let alice = onedrive_upload_server::UserId::parse("alice").unwrap();
+    let expired = onedrive_upload_server::JwtIssuer::hs256(common::SECRET).issue(&alice, -3600);
+    let forged = onedrive_upload_server::JwtIssuer::hs256(b"another-secret-of-32-bytes-or-more").issue(&alice, 600);
+    for token in [expired, forged, "not.a.jwt".into()] {
+        let request = axum::http::Request::post("/api/cloud/file")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"filename":"a","size":1}"#))
+            .unwrap();
+        let response = tower::ServiceExt::oneshot(router.clone(), request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+}
+
+#[tokio::test]
+async fn owner_routes_and_foreign_users() {
+    let (_fake, _dir, _state, router) = connected().await;
+    let item = upload_empty(&router, "alice", "photo.jpg").await;
+    let id = item["id"].as_str().unwrap();
+    let (status, _, got) = call(&router, Method::GET, &format!("/api/cloud/file/{id}"), Some("alice"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got["name"], "photo.jpg");
+    for (method, suffix, body) in [
+        (Method::GET, "", None),
+        (Method::POST, "/move", Some(json!({"folder": "documents"}))),
+        (Method::GET, "/download", None),
+        (Method::POST, "/link", None),
+        (Method::DELETE, "", None),
+    ] {
+        let (status, _, b) = call(&router, method, &format!("/api/cloud/file/{id}{suffix}"), Some("bob"), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "bob on {suffix}: {b}");
+        assert_eq!(b["error"]["code"], "forbidden");
+    }
+    let (status, headers, _) = call(&router, Method::GET, &format!("/api/cloud/file/{id}/download"), Some("alice"), None).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert!(headers["location"].to_str().unwrap().contains("/download/"));
+    let (status, _, link) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/link"), Some("alice"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(link["webUrl"].as_str().unwrap().ends_with("?download=1"));
+    let (status, _, b) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "secret"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"]["code"], "folder_not_allowed");
+    let (status, _, b) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "../temp"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
+    let (status, _, moved) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "salon-photos"}))).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert!(moved["parentReference"]["path"].as_str().unwrap().ends_with("/onedrive-upload/salon-photos"));
+    // In a feature folder: readable by everyone, changeable by no one.
+    let (status, _, got) = call(&router, Method::GET, &format!("/api/cloud/file/{id}"), Some("bob"), None).await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let (status, _, _) = call(&router, Method::GET, &format!("/api/cloud/file/{id}/download"), Some("bob"), None).await;
+    assert_eq!(status, StatusCode::FOUND);
+    let (status, _, _) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/link"), Some("bob"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = call(&router, Method::DELETE, &format!("/api/cloud/file/{id}"), Some("bob"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // A second file goes to the same, already created folder; then the owner deletes a temp file.
+    let second = upload_empty(&router, "alice", "two.jpg").await;
+    let sid = second["id"].as_str().unwrap();
+    let (status, _, moved) = call(&router, Method::POST, &format!("/api/cloud/file/{sid}/move"), Some("alice"), Some(json!({"folder": "salon-photos"}))).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    let third = upload_empty(&router, "alice", "three.jpg").await;
+    let tid = third["id"].as_str().unwrap();
+    let (status, _, _) = call(&router, Method::DELETE, &format!("/api/cloud/file/{tid}"), Some("alice"), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _, b) = call(&router, Method::GET, &format!("/api/cloud/file/{tid}"), Some("alice"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(b["error"]["code"], "not_found");
+    let (status, _, _) = call(&router, Method::GET, "/api/cloud/file/..", Some("alice"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn case_variants_of_a_user_do_not_share_a_folder() {
+    let (_fake, _dir, _state, router) = connected().await;
+    let item = upload_empty(&router, "alice", "mine.txt").await;
+    let id = item["id"].as_str().unwrap();
+    let (status, _, _) = call(&router, Method::DELETE, &format!("/api/cloud/file/{id}"), Some("Alice"), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
