@@ -132,3 +132,16 @@ async fn forged_state_and_identity_errors_are_refused() {
     assert_eq!(err.code(), "upstream_error");
     assert!(!dir.path().join("tokens.json").exists());
 }
+
+#[tokio::test]
+async fn a_graph_401_refreshes_once_and_retries() {
+    let fake = fake::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
+    connect_account(&state).await.unwrap();
+    let app = router(&state);
+    fake.state.revoke_access_tokens();
+    let (status, _, body) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 1);
+}

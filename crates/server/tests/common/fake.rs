@@ -56,6 +56,11 @@ fn rnd() -> String {
 }
 
 impl FakeState {
+    /// Forgets every access token (Graph then answers 401 to them).
+    pub fn revoke_access_tokens(&self) {
+        self.access.lock().unwrap().clear();
+    }
+
     fn path_of(&self, items: &HashMap<String, Item>, id: &str) -> String {
         match items.get(id) {
             Some(Item { parent: None, .. }) | None => "/drive/root:".into(),

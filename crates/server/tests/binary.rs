@@ -1,0 +1,56 @@
+//! The binary: `listening on http://ADDR` on stdout, refusals at start-up, graceful SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_onedrive-upload-server");
+
+#[test]
+fn help_documents_flags_and_env() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for needle in ["--listen", "ODU_LISTEN", "--data-dir", "--client-id", "--dev", "--folder", "--emulator-fault-injection", "--www", "--pkg"] {
+        assert!(help.contains(needle), "--help lacks {needle}");
+    }
+}
+
+#[test]
+fn dev_is_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN).args(["--dev", "--listen", "0.0.0.0:0", "--data-dir"]).arg(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--client-id", "abc", "--client-secret", "s", "--redirect-uri", "http://127.0.0.1:1/cb"])
+        .args(["--jwt-secret", "0123456789abcdef0123456789abcdef", "--data-dir"])
+        .arg(dir.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").expect("the ready line").to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"));
+    let health: serde_json::Value = reqwest::get(format!("{base}/healthz")).await.unwrap().json().await.unwrap();
+    assert_eq!(health["mode"], "microsoft");
+    assert_eq!(health["account"], "not_connected");
+    let login = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = login.get(format!("{base}/auth/login")).send().await.unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?"));
+    assert!(location.contains("code_challenge_method=S256"));
+    let callback = login.get(format!("{base}/cb?code=x&state=y")).send().await.unwrap();
+    assert_eq!(callback.status(), 400, "callback path taken from --redirect-uri");
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful exit: {status:?}");
+}
