@@ -1,0 +1,338 @@
+// Drives bench/www/bench.js in one headless-Chromium session (playwright-core, Debian's
+// /usr/bin/chromium) against a running onedrive-upload-server --dev (embedded emulator):
+// interleaved uploads of one generated file by every uploader, N runs, memory sampled from
+// /proc and in the page, then a time-to-first-byte pass with the CDP Network domain.
+// Writes a JSON result file and prints a table of medians.
+//
+// node bench/bench.mjs --server http://127.0.0.1:PORT --server-pid PID --size-mib 256 --runs 5
+//   [--chunk-mib 10] [--file PATH] [--out results.json] [--only wasm,xhr] [--ttfb-runs 3] [--qxh]
+
+import { chromium } from "playwright-core";
+import { createCipheriv } from "node:crypto";
+import { createWriteStream, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+
+const args = parseArgs(process.argv.slice(2));
+const SERVER = args.server;
+const SIZE = Number(args["size-mib"] || 256) * 1024 * 1024;
+const RUNS = Number(args.runs || 5);
+const CHUNK = Math.round(Number(args["chunk-mib"] || 10) * 1024 * 1024);
+const TTFB_RUNS = Number(args["ttfb-runs"] ?? 3);
+const FILE = args.file || `/tmp/odu-bench-${SIZE / 1048576}MiB.bin`;
+const OUT = args.out || null;
+const SERVER_PID = args["server-pid"] ? Number(args["server-pid"]) : null;
+const MB = 1e6;
+
+function parseArgs(a) {
+  const o = {};
+  for (let i = 0; i < a.length; i++) {
+    if (!a[i].startsWith("--")) throw new Error(`bad argument ${a[i]}`);
+    const k = a[i].slice(2);
+    if (i + 1 < a.length && !a[i + 1].startsWith("--")) o[k] = a[++i];
+    else o[k] = true;
+  }
+  if (!o.server) throw new Error("--server URL is required");
+  return o;
+}
+
+const median = (xs) => {
+  const s = [...xs].filter((x) => x != null).sort((a, b) => a - b);
+  if (!s.length) return null;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, d = 1) => (x == null ? "-" : x.toFixed(d));
+const mib = (b) => (b == null ? null : b / 1048576);
+
+/** Deterministic incompressible bytes (AES-128-CTR keystream), written once and reused. */
+async function ensureFile(path, size) {
+  if (existsSync(path) && statSync(path).size === size) return;
+  const c = createCipheriv("aes-128-ctr", Buffer.alloc(16, 7), Buffer.alloc(16, 0));
+  const out = createWriteStream(path);
+  const zero = Buffer.alloc(4 * 1048576);
+  for (let done = 0; done < size; done += zero.length) {
+    if (!out.write(c.update(zero.subarray(0, Math.min(zero.length, size - done))))) await once(out, "drain");
+  }
+  out.end();
+  await once(out, "finish");
+}
+
+async function getJson(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url} -> ${r.status}`);
+  return r.json();
+}
+
+// ------------------------------------------------------------------ /proc sampling
+function readStatus(pid) {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (k) => {
+      const m = s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, "m"));
+      return m ? Number(m[1]) * 1024 : null;
+    };
+    return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
+  } catch {
+    return null;
+  }
+}
+function cpuSeconds(pid) {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, in clock ticks (100 Hz)
+  } catch {
+    return null;
+  }
+}
+function resetPeak(pid) {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5"); // resets VmHWM to the current RSS
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Samples VmRSS of the given processes every 10 ms; peak = max(sampled RSS, VmHWM after reset). */
+function startProcSampler(groups) {
+  const st = {};
+  for (const [g, pids] of Object.entries(groups)) {
+    st[g] = { pids, rssMax: 0, reset: pids.map(resetPeak).every(Boolean), cpu0: pids.map(cpuSeconds) };
+  }
+  const tick = () => {
+    for (const g of Object.values(st)) {
+      let sum = 0;
+      for (const p of g.pids) sum = Math.max(sum, readStatus(p)?.rss || 0);
+      g.rssMax = Math.max(g.rssMax, sum);
+    }
+  };
+  tick();
+  const timer = setInterval(tick, 10);
+  return () => {
+    clearInterval(timer);
+    tick();
+    const out = {};
+    for (const [name, g] of Object.entries(st)) {
+      const hwm = g.reset ? Math.max(...g.pids.map((p) => readStatus(p)?.hwm || 0)) : null;
+      const cpu = g.pids.map(cpuSeconds).reduce((a, c, i) => a + ((c ?? 0) - (g.cpu0[i] ?? 0)), 0);
+      out[name] = { peakBytes: Math.max(g.rssMax, hwm || 0), sampledMaxBytes: g.rssMax, hwmBytes: hwm, cpuSeconds: cpu };
+    }
+    return out;
+  };
+}
+
+async function processGroups(browser) {
+  const cdp = await browser.newBrowserCDPSession();
+  const info = await cdp.send("SystemInfo.getProcessInfo");
+  await cdp.detach();
+  const groups = { renderer: [], browser: [], network: [], gpu: [], other: [] };
+  for (const p of info.processInfo) {
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${p.id}/cmdline`, "utf8");
+    } catch {}
+    if (p.type === "renderer") groups.renderer.push(p.id);
+    else if (p.type === "browser") groups.browser.push(p.id);
+    else if (cmd.includes("network.mojom.NetworkService")) groups.network.push(p.id);
+    else if (p.type === "GPU") groups.gpu.push(p.id);
+    else groups.other.push(p.id);
+  }
+  return groups;
+}
+
+// ------------------------------------------------------------------ main
+async function main() {
+  await ensureFile(FILE, SIZE);
+  const tokenInfo = await getJson(`${SERVER}/dev/token?user=bench`);
+  const devInfo = await getJson(`${SERVER}/dev/info`);
+  const emulator = devInfo.emulator;
+  if (!emulator) throw new Error("/dev/info has no emulator URL (embedded mode required)");
+
+  const browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-dev-shm-usage",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--enable-precise-memory-info",
+      "--js-flags=--expose-gc",
+    ],
+  });
+  const chromiumVersion = browser.version();
+  const page = await browser.newPage();
+  page.on("console", (m) => { if (m.type() === "error") console.error("[page]", m.text()); });
+  page.on("pageerror", (e) => console.error("[page error]", e.message));
+  await page.goto(`${SERVER}/`);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
+  await page.setInputFiles("#file", FILE);
+  const setup = await page.evaluate((o) => window.B.setup(o), { token: tokenInfo.token, emulator, chunk: CHUNK });
+  const groups = await processGroups(browser);
+  const kinds = args.only ? String(args.only).split(",") : await page.evaluate(() => window.B.uploaders);
+  const result = {
+    date: new Date().toISOString(), chromiumVersion, sizeBytes: SIZE, chunkBytes: CHUNK, runs: RUNS,
+    file: FILE, kinds, processes: groups, setup, uploads: [], ttfb: [], qxh: null,
+  };
+  console.error(`chromium ${chromiumVersion}; file ${FILE} (${SIZE / 1048576} MiB); chunk ${CHUNK} B; processes ${JSON.stringify(groups)}`);
+
+  const sessions = async (name) => getJson(`${emulator}/_emulator/sessions?name=${encodeURIComponent(name)}`);
+  let seq = 0;
+  const uploadOnce = async (kind, run, extra = {}) => {
+    const name = `bench-${SIZE / 1048576}-${kind}-${run}-${seq++}.bin`;
+    const procGroups = { renderer: groups.renderer, browser: groups.browser, network: groups.network };
+    if (SERVER_PID) procGroups.server = [SERVER_PID];
+    const stop = startProcSampler(procGroups);
+    const r = await page.evaluate(([k, n]) => window.B.run(k, n), [kind, name]);
+    r.proc = stop();
+    r.run = run;
+    r.mbps = r.bytes / MB / (r.ms / 1000);
+    const ss = await sessions(name);
+    const s = ss.find((x) => x.state === "completed") || ss[0];
+    r.session = s ? { putRequests: s.putRequests, bytesReceived: s.bytesReceived, state: s.state, count: ss.length } : null;
+    if (!r.item || r.item.size !== SIZE) throw new Error(`${kind}: bad item ${JSON.stringify(r.item)}`);
+    const del = await page.evaluate((id) => window.B.remove(id), r.item.id);
+    if (del >= 300) console.error(`warning: DELETE ${r.item.id} -> ${del}`);
+    Object.assign(r, extra);
+    return r;
+  };
+
+  // Warm-up (page cache, JIT, connection pool): one upload each, not recorded.
+  for (const k of kinds) {
+    const r = await uploadOnce(k, -1);
+    console.error(`warm-up ${k.padEnd(14)} ${fmt(r.mbps)} MB/s`);
+  }
+  for (let run = 0; run < RUNS; run++) {
+    for (const k of kinds) {
+      const r = await uploadOnce(k, run);
+      result.uploads.push(r);
+      console.error(
+        `run ${run} ${k.padEnd(14)} ${fmt(r.mbps).padStart(7)} MB/s  renderer ${fmt(mib(r.proc.renderer.peakBytes))} MiB` +
+          `  heap ${fmt(mib(r.heapMaxBytes))} MiB  wasm ${fmt(mib(r.wasmMaxBytes))} MiB  PUTs ${r.session?.putRequests}` +
+          `  cpu r/b/n/s ${fmt(r.proc.renderer.cpuSeconds, 2)}/${fmt(r.proc.browser.cpuSeconds, 2)}/${fmt(r.proc.network.cpuSeconds, 2)}/${fmt(r.proc.server?.cpuSeconds, 2)}`,
+      );
+    }
+  }
+  const hashes = new Set(result.uploads.map((u) => u.item.hash));
+  result.allHashesEqual = hashes.size === 1;
+  if (!result.allHashesEqual) console.error(`WARNING: uploads committed different hashes: ${[...hashes].join(" ")}`);
+
+  // Time to first byte on the wire, with the CDP Network domain on (separate pass: it costs time).
+  if (TTFB_RUNS > 0) {
+    const cdp = await page.context().newCDPSession(page);
+    const reqs = new Map();
+    cdp.on("Network.requestWillBeSent", (e) => {
+      reqs.set(e.requestId, { url: e.request.url, method: e.request.method, ts: e.timestamp, wall: e.wallTime, headers: e.request.headers });
+    });
+    cdp.on("Network.requestWillBeSentExtraInfo", (e) => {
+      const r = reqs.get(e.requestId);
+      if (r) r.sentHeaders = e.headers;
+      else reqs.set(e.requestId, { sentHeaders: e.headers });
+    });
+    cdp.on("Network.responseReceived", (e) => {
+      const r = reqs.get(e.requestId);
+      if (r) r.timing = e.response.timing;
+    });
+    await cdp.send("Network.enable", { maxTotalBufferSize: 1 << 20, maxResourceBufferSize: 1 << 16 });
+    for (let run = 0; run < TTFB_RUNS; run++) {
+      for (const k of kinds) {
+        reqs.clear();
+        const t0Wall = await page.evaluate(() => performance.timeOrigin + performance.now());
+        const r = await uploadOnce(k, run, {});
+        const all = [...reqs.values()].filter((x) => x.url);
+        const puts = all.filter((x) => x.method === "PUT" && x.url.includes("/upload/"));
+        const first = puts.find((x) => x.timing) || null;
+        let ttfbMs = null;
+        if (first) {
+          const sendStartWall = first.wall + (first.timing.requestTime - first.ts) + first.timing.sendStart / 1000;
+          ttfbMs = sendStartWall * 1000 - t0Wall;
+        }
+        const authToUploadUrl = puts.some((x) =>
+          Object.keys({ ...x.headers, ...(x.sentHeaders || {}) }).some((h) => h.toLowerCase() === "authorization"),
+        );
+        const rec = { kind: k, run, ttfbMs, puts: puts.length, requests: all.map((x) => x.method).join(","), authToUploadUrl, mbps: r.mbps };
+        result.ttfb.push(rec);
+        console.error(`ttfb ${k.padEnd(14)} ${fmt(ttfbMs, 1)} ms  (${puts.length} PUTs, Authorization to uploadUrl: ${authToUploadUrl})`);
+      }
+    }
+    await cdp.send("Network.disable");
+    await cdp.detach();
+  }
+
+  if (args.qxh) {
+    result.qxh = await page.evaluate(() => window.B.qxh(256, 5));
+    const gbps = (ms) => result.qxh.bytes / 1e9 / (ms / 1000);
+    console.error(`qxh wasm in-memory ${fmt(gbps(median(result.qxh.inWasmMs)), 2)} GB/s; from JS (copy in) ${fmt(gbps(median(result.qxh.fromJsMs)), 2)} GB/s`);
+  }
+  result.wasmMemoryEndBytes = await page.evaluate(() => window.B.wasmMemory());
+  await browser.close();
+
+  // ---------------------------------------------------------------- summary
+  const by = (k) => result.uploads.filter((u) => u.kind === k);
+  const summary = {};
+  for (const k of kinds) {
+    const us = by(k);
+    summary[k] = {
+      mbps: median(us.map((u) => u.mbps)),
+      mbpsAll: us.map((u) => +u.mbps.toFixed(1)),
+      rendererPeakMiB: median(us.map((u) => mib(u.proc.renderer.peakBytes))),
+      rendererPeakMaxMiB: Math.max(...us.map((u) => mib(u.proc.renderer.peakBytes))),
+      browserPeakMiB: median(us.map((u) => mib(u.proc.browser.peakBytes))),
+      networkPeakMiB: median(us.map((u) => mib(u.proc.network.peakBytes))),
+      heapPeakMiB: median(us.map((u) => mib(u.heapMaxBytes))),
+      wasmMemMiB: Math.max(...us.map((u) => mib(u.wasmMaxBytes))),
+      rendererCpuS: median(us.map((u) => u.proc.renderer.cpuSeconds)),
+      browserCpuS: median(us.map((u) => u.proc.browser.cpuSeconds)),
+      networkCpuS: median(us.map((u) => u.proc.network.cpuSeconds)),
+      serverCpuS: SERVER_PID ? median(us.map((u) => u.proc.server.cpuSeconds)) : null,
+      putRequests: median(us.map((u) => u.session?.putRequests)),
+      ttfbMs: median(result.ttfb.filter((t) => t.kind === k).map((t) => t.ttfbMs)),
+    };
+  }
+  // Ratios per run (same run = same machine conditions), then the median of the per-run ratios.
+  const ratio = (a, b) => {
+    const rs = [];
+    for (let run = 0; run < RUNS; run++) {
+      const x = result.uploads.find((u) => u.kind === a && u.run === run);
+      const y = result.uploads.find((u) => u.kind === b && u.run === run);
+      if (x && y) rs.push(x.mbps / y.mbps);
+    }
+    return { median: median(rs), all: rs.map((r) => +r.toFixed(3)) };
+  };
+  result.summary = summary;
+  result.ratios = {};
+  for (const a of ["wasm", "wasm-noverify"]) {
+    for (const b of ["xhr", "graph-sdk", "naive"]) {
+      if (kinds.includes(a) && kinds.includes(b)) result.ratios[`${a}/${b}`] = ratio(a, b);
+    }
+  }
+  if (OUT) writeFileSync(OUT, JSON.stringify(result, null, 1));
+
+  const lines = [];
+  lines.push(`\n${SIZE / 1048576} MiB file, chunk ${CHUNK / 1048576} MiB, ${RUNS} interleaved runs, chromium ${chromiumVersion} (medians)`);
+  lines.push("| uploader | MB/s | all runs | renderer peak MiB | JS heap peak MiB | wasm memory MiB | renderer CPU s | network-svc CPU s | server CPU s | PUTs | TTFB ms |");
+  lines.push("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const k of kinds) {
+    const s = summary[k];
+    lines.push(
+      `| ${k} | ${fmt(s.mbps)} | ${s.mbpsAll.join(" ")} | ${fmt(s.rendererPeakMiB)} | ${fmt(s.heapPeakMiB)} | ${fmt(s.wasmMemMiB)} |` +
+        ` ${fmt(s.rendererCpuS, 2)} | ${fmt(s.networkCpuS, 2)} | ${fmt(s.serverCpuS, 2)} | ${s.putRequests ?? "-"} | ${fmt(s.ttfbMs)} |`,
+    );
+  }
+  lines.push("");
+  lines.push("| ratio | median | per run | target |");
+  lines.push("| --- | ---: | --- | --- |");
+  const targets = { "wasm/xhr": ">= 0.95", "wasm/graph-sdk": ">= 1.0" };
+  for (const [k, v] of Object.entries(result.ratios)) lines.push(`| ${k} | ${fmt(v.median, 3)} | ${v.all.join(" ")} | ${targets[k] || ""} |`);
+  lines.push(`\nall committed QuickXorHashes equal: ${result.allHashesEqual}`);
+  console.log(lines.join("\n"));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# The benchmark harness behind BENCHMARKS.md (issue 8). Run from anywhere, after the README's set-up:
+#
+#   ./bench/run.sh [--size-mib 256|1024] [--runs 5] [--chunk-mib 10] [--ttfb-runs 3]
+#                  [--only browser,sizes,native,load] [--uploaders wasm,xhr,...] [--skip-build]
+#                  [--load-seconds 10] [--breakdown]
+#
+# Phases (all by default):
+#   browser  one headless-Chromium session (Debian's /usr/bin/chromium via playwright-core) against
+#            target/service/onedrive-upload-server --dev (embedded emulator, loopback): uploadFile
+#            (default options and verify:false), a bare XHR PUT loop, Microsoft's Graph SDK
+#            LargeFileUploadTask and a naive axios-style uploader, interleaved, N runs; MB/s, ratios,
+#            renderer/JS-heap/wasm memory peaks, time to first byte; QuickXorHash in wasm.
+#   sizes    pkg/*.wasm + pkg/*.js raw and gzip -9, next to tus-js-client and the Graph SDK bundled
+#            by esbuild --bundle --minify; with --breakdown, wasm code size by crate.
+#   native   the crates' own examples, when present: core quickxor_bench, emulator ingest_bench,
+#            server session_bench.
+#   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms.
+#
+# Everything it starts (server, browser) is stopped on exit. Results: bench/results/<UTC time>/.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+SIZE_MIB=256 RUNS=5 CHUNK_MIB=10 TTFB_RUNS=3 ONLY=browser,sizes,native,load UPLOADERS="" SKIP_BUILD=0
+LOAD_SECONDS=10 BREAKDOWN=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size-mib) SIZE_MIB=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --chunk-mib) CHUNK_MIB=$2; shift 2 ;;
+    --ttfb-runs) TTFB_RUNS=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    --uploaders) UPLOADERS=$2; shift 2 ;;
+    --skip-build) SKIP_BUILD=1; shift ;;
+    --load-seconds) LOAD_SECONDS=$2; shift 2 ;;
+    --breakdown) BREAKDOWN=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+has() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
+log() { printf '[bench] %s\n' "$*" >&2; }
+
+RES="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-${SIZE_MIB}MiB"
+mkdir -p "$RES"
+DATA=$(mktemp -d /tmp/odu-bench-data.XXXXXX)
+SERVER_PID=""
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SERVER_BIN="$CARGO_TARGET_DIR/service/onedrive-upload-server"
+PKG="$ROOT/pkg"
+
+# ------------------------------------------------------------------ build
+if [ "$SKIP_BUILD" = 0 ]; then
+  if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
+    log "npm ci (bench/)"
+    (cd bench && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  log "wasm-pack build --target web --release"
+  wasm-pack build --target web --release 2>&1 | tail -n 3 >&2
+  log "cargo build --profile service -p onedrive-upload-server"
+  cargo build -q --profile service -p onedrive-upload-server
+  log "QuickXorHash wasm probe (bench/qxh-wasm)"
+  cargo build -q --release --target wasm32-unknown-unknown --manifest-path bench/qxh-wasm/Cargo.toml
+  wasm-bindgen --target web --out-dir bench/www/qxh "$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/qxh_wasm.wasm"
+  log "esbuild: Graph SDK bundle for the page"
+  bench/node_modules/.bin/esbuild bench/entries/graph-sdk.mjs --bundle --format=esm --platform=browser \
+    --minify --outfile=bench/www/graph-sdk.js --log-level=warning
+fi
+
+start_server() { # $1 = emulator latency (ms)
+  local out="$RES/server-$1.out"
+  RUST_LOG=${RUST_LOG:-warn} "$SERVER_BIN" --listen 127.0.0.1:0 --dev --emulator-fault-injection \
+    --data-dir "$DATA/$1" --www bench/www --pkg "$PKG" --emulator-latency-ms "$1" >"$out" 2>"$RES/server-$1.err" &
+  SERVER_PID=$!
+  URL=""
+  for _ in $(seq 1 300); do
+    URL=$(sed -n 's#^listening on \(http://[^ ]*\).*#\1#p' "$out" | head -n1)
+    [ -n "$URL" ] && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$RES/server-$1.err" >&2; log "server died"; exit 1; }
+    sleep 0.1
+  done
+  log "server did not print 'listening on'"; exit 1
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse --short HEAD) ($(git log -1 --format=%s))"
+  echo "nproc: $(nproc); cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1); mem: $(free -g | awk '/^Mem/{print $2}') GiB"
+  echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
+  echo "node: $(node --version); rustc: $(rustc --version)"
+  echo "command: bench/run.sh --size-mib $SIZE_MIB --runs $RUNS --chunk-mib $CHUNK_MIB --only $ONLY ${UPLOADERS:+--uploaders $UPLOADERS}"
+} | tee "$RES/machine.txt" >&2
+
+# ------------------------------------------------------------------ browser
+if has browser; then
+  start_server 0
+  log "server $URL (pid $SERVER_PID); browser session: ${SIZE_MIB} MiB x $RUNS runs"
+  node bench/bench.mjs --server "$URL" --server-pid "$SERVER_PID" --size-mib "$SIZE_MIB" --runs "$RUNS" \
+    --chunk-mib "$CHUNK_MIB" --ttfb-runs "$TTFB_RUNS" --qxh --out "$RES/browser.json" \
+    ${UPLOADERS:+--only "$UPLOADERS"} | tee "$RES/browser.md"
+  stop_server
+fi
+
+# ------------------------------------------------------------------ sizes
+if has sizes; then
+  SIZES_ARGS=(--pkg "$PKG")
+  if [ "$BREAKDOWN" = 1 ]; then
+    log "wasm-pack build --profiling (names kept) for the per-crate breakdown"
+    wasm-pack build --target web --profiling --out-dir "$RES/pkg-profiling" 2>&1 | tail -n 2 >&2
+    SIZES_ARGS+=(--profiling-wasm "$RES/pkg-profiling/onedrive_upload_bg.wasm")
+  fi
+  node bench/sizes.mjs "${SIZES_ARGS[@]}" | tee "$RES/sizes.md"
+fi
+
+# ------------------------------------------------------------------ native examples
+run_example() { # package example [args...]
+  local pkg=$1 ex=$2; shift 2
+  local dir
+  dir=$(cargo metadata --no-deps --format-version 1 | node -e '
+    let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const m=JSON.parse(s).packages.find(p=>p.name===process.argv[1]);
+    console.log(m?require("path").dirname(m.manifest_path):"")})' "$pkg")
+  if [ -z "$dir" ] || [ ! -f "$dir/examples/$ex.rs" ]; then
+    echo "($pkg: examples/$ex.rs not present)" | tee -a "$RES/native.md"; return 0
+  fi
+  log "cargo run --profile service -p $pkg --example $ex $*"
+  { echo "### cargo run --profile service -p $pkg --example $ex $*"; echo '```';
+    cargo run -q --profile service -p "$pkg" --example "$ex" -- "$@" 2>&1; echo '```'; } | tee -a "$RES/native.md"
+}
+if has native; then
+  : >"$RES/native.md"
+  run_example onedrive-upload-core quickxor_bench
+  run_example onedrive-emulator ingest_bench
+  run_example onedrive-upload-server session_bench
+fi
+
+# ------------------------------------------------------------------ load
+if has load; then
+  command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk"; exit 1; }
+  {
+    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  } >"$RES/load.md"
+  for lat in 0 100; do
+    start_server "$lat"
+    ODU_TOKEN=$(curl -fsS "$URL/dev/token?user=bench" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
+    export ODU_TOKEN
+    # Warm-up (connection pool to the emulator, token, SQLite pages).
+    wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$URL/api/cloud/file" >/dev/null
+    for c in 1 100 1000; do
+      t=2; [ "$c" = 1 ] && t=1
+      log "wrk -t$t -c$c -d${LOAD_SECONDS}s latency=${lat}ms"
+      line=$(wrk -t"$t" -c"$c" -d"${LOAD_SECONDS}s" --timeout 30s -s bench/wrk-session.lua "$URL/api/cloud/file" | tail -n1)
+      echo "$lat $c $line" >>"$RES/load.jsonl"
+      echo "$line" | LAT=$lat C=$c node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
+        const e=["non2xx","connect_errors","read_errors","write_errors","timeouts"].filter(k=>j[k]).map(k=>k+"="+j[k]).join(" ")||"0";
+        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${j.rps.toFixed(0)} | ${j.p50_ms.toFixed(2)} | ${j.p90_ms.toFixed(2)} | ${j.p99_ms.toFixed(2)} | ${j.max_ms.toFixed(1)} | ${j.requests} | ${e} |`)})' >>"$RES/load.md"
+    done
+    stop_server
+  done
+  cat "$RES/load.md"
+fi
+log "results in $RES"

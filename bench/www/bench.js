@@ -1,0 +1,252 @@
+// The in-page side of the upload benchmark (driven by bench/bench.mjs through playwright-core).
+// Four uploaders send the same <input type=file> File to upload sessions issued by
+// POST /api/cloud/file on the server under test, which forwards them to the embedded emulator:
+//   wasm           uploadFile from pkg/ with default options
+//   wasm-noverify  uploadFile with { verify: false }
+//   xhr            the physical limit: a bare loop of sequential XHR PUTs, no logic at all
+//   graph-sdk      Microsoft's @microsoft/microsoft-graph-client LargeFileUploadTask
+//   naive          the common hand-written uploader: slice + axios-style PUT + axios-retry-style retries
+// Every uploader is timed from "start" (before its session is created) to the final driveItem.
+
+import init, { uploadFile } from "/pkg/onedrive_upload.js";
+import { Client, LargeFileUploadTask, FileUpload } from "./graph-sdk.js";
+
+const state = { token: "", emulator: "", chunk: 0, wasm: null, sampler: null, samples: null };
+
+/** Creates an upload session for `name` through the server, like uploadFile does by default. */
+async function createSession(name, size) {
+  const r = await fetch("/api/cloud/file", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
+    body: JSON.stringify({ filename: name, size }),
+  });
+  if (!r.ok) throw new Error(`POST /api/cloud/file -> ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+// ---------------------------------------------------------------- 2. bare XHR loop
+function bareXhrPut(url, body, range) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open("PUT", url);
+    x.setRequestHeader("Content-Range", range);
+    x.onload = () => resolve(x);
+    x.onerror = () => reject(new Error("network error"));
+    x.send(body);
+  });
+}
+
+async function uploadBareXhr(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let x = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    x = await bareXhrPut(s.uploadUrl, file.slice(a, b), `bytes ${a}-${b - 1}/${size}`);
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
+// ---------------------------------------------------------------- 3. Graph JS SDK
+async function uploadGraphSdk(file, name) {
+  const s = await createSession(name, file.size);
+  // The SDK splits an https upload URL into host, "version" (first path segment) and path
+  // (GraphRequest.parsePath) and only understands "https://" there. The emulator is plain http
+  // on loopback, so we hand the SDK the same split through its own config (baseUrl,
+  // defaultVersion) and the rest of the path as the session url: the request URL is identical.
+  // The authProvider is never asked: the SDK adds Authorization only to Graph hosts.
+  const u = new URL(s.uploadUrl);
+  const [version, ...rest] = u.pathname.replace(/^\//, "").split("/");
+  const client = Client.init({
+    baseUrl: u.origin,
+    defaultVersion: version,
+    authProvider: (done) => done(new Error("no token for upload URLs"), null),
+  });
+  const session = { url: rest.join("/") + u.search, expiry: new Date(s.expirationDateTime) };
+  const task = new LargeFileUploadTask(client, new FileUpload(file, name, file.size), session, {
+    rangeSize: state.chunk,
+  });
+  const result = await task.upload();
+  return result.responseBody;
+}
+
+// ---------------------------------------------------------------- 4. naive hand-written uploader
+// What the XHR adapter of axios does for `axios.put(url, blob, { headers, onUploadProgress })`:
+// default Accept header, Blob body sent as is, JSON response parsed, non-2xx rejected.
+function axiosPut(url, data, config) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open("PUT", url, true);
+    x.setRequestHeader("Accept", "application/json, text/plain, */*");
+    for (const [k, v] of Object.entries(config.headers || {})) x.setRequestHeader(k, v);
+    if (config.onUploadProgress) x.upload.addEventListener("progress", config.onUploadProgress);
+    x.onloadend = () => {
+      if (!x.status) return;
+      let body = x.responseText;
+      try { body = JSON.parse(body); } catch (_) { /* axios keeps the text */ }
+      const response = { data: body, status: x.status, headers: x.getAllResponseHeaders() };
+      if (x.status >= 200 && x.status < 300) resolve(response);
+      else reject(Object.assign(new Error(`Request failed with status code ${x.status}`), { response }));
+    };
+    x.onerror = () => reject(Object.assign(new Error("Network Error"), { code: "ERR_NETWORK" }));
+    x.ontimeout = () => reject(Object.assign(new Error("timeout"), { code: "ECONNABORTED" }));
+    x.send(data);
+  });
+}
+
+// axios-retry's defaults: 3 retries on network errors and 5xx, exponential delay 2^n * 100 ms.
+async function withRetries(fn, retries = 3) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const retryable = !e.response || e.response.status >= 500;
+      if (attempt >= retries || !retryable) throw e;
+      await new Promise((r) => setTimeout(r, 2 ** attempt * 100 + Math.random() * 20));
+    }
+  }
+}
+
+async function uploadNaive(file, name) {
+  const s = await createSession(name, file.size);
+  const chunk = state.chunk;
+  let start = 0;
+  let result = null;
+  let percent = 0;
+  while (start < file.size) {
+    const end = Math.min(start + chunk, file.size);
+    const slice = file.slice(start, end);
+    const res = await withRetries(() =>
+      axiosPut(s.uploadUrl, slice, {
+        headers: { "Content-Range": `bytes ${start}-${end - 1}/${file.size}` },
+        onUploadProgress: (e) => { percent = Math.round(((start + e.loaded) * 100) / file.size); },
+      }),
+    );
+    result = res.data;
+    start = end;
+  }
+  if (percent < 100) throw new Error(`progress stuck at ${percent}%`);
+  return result;
+}
+
+// ---------------------------------------------------------------- 1. uploadFile from pkg/
+function uploadWasm(options) {
+  return (file, name) => {
+    // uploadFile names the session after file.name; a File wrapper gives each run its own name
+    // without copying bytes (a File made from a File is a reference to the same blob data).
+    const named = new File([file], name, { type: file.type, lastModified: file.lastModified });
+    return uploadFile(named, { headers: { Authorization: `Bearer ${state.token}` }, ...options });
+  };
+}
+
+const uploaders = {
+  wasm: uploadWasm({}),
+  "wasm-noverify": uploadWasm({ verify: false }),
+  xhr: uploadBareXhr,
+  "graph-sdk": uploadGraphSdk,
+  naive: uploadNaive,
+};
+
+// ---------------------------------------------------------------- memory sampling inside the page
+function startSampler() {
+  const s = { heapMax: 0, wasmMax: 0, n: 0 };
+  const tick = () => {
+    const heap = performance.memory ? performance.memory.usedJSHeapSize : 0;
+    const wasm = state.wasm && state.wasm.memory ? state.wasm.memory.buffer.byteLength : 0;
+    s.heapMax = Math.max(s.heapMax, heap);
+    s.wasmMax = Math.max(s.wasmMax, wasm);
+    s.n++;
+  };
+  tick();
+  state.samples = s;
+  state.sampler = setInterval(tick, 20);
+}
+
+function stopSampler() {
+  clearInterval(state.sampler);
+  const s = state.samples;
+  return { heapMaxBytes: s.heapMax, wasmMaxBytes: s.wasmMax, samples: s.n };
+}
+
+window.B = {
+  uploaders: Object.keys(uploaders),
+
+  async setup({ token, emulator, chunk }) {
+    Object.assign(state, { token, emulator, chunk });
+    state.wasm = await init();
+    return { wasmMemoryBytes: state.wasm.memory ? state.wasm.memory.buffer.byteLength : null };
+  },
+
+  file() {
+    const f = document.getElementById("file").files[0];
+    return { name: f.name, size: f.size };
+  },
+
+  /** Runs one upload; returns timings, the committed item and in-page memory peaks. */
+  async run(kind, name) {
+    const file = document.getElementById("file").files[0];
+    if (globalThis.gc) globalThis.gc();
+    performance.clearResourceTimings();
+    startSampler();
+    const t0 = performance.now();
+    let item;
+    let mem;
+    try {
+      item = await uploaders[kind](file, name);
+    } finally {
+      mem = stopSampler();
+    }
+    const t1 = performance.now();
+    const puts = performance.getEntriesByType("resource").filter((e) => e.name.includes("/upload/"));
+    return {
+      kind,
+      name,
+      bytes: file.size,
+      ms: t1 - t0,
+      firstPutIssuedMs: puts.length ? puts[0].startTime - t0 : null,
+      item: item && { id: item.id, name: item.name, size: item.size, hash: item.file && item.file.hashes && item.file.hashes.quickXorHash },
+      ...mem,
+    };
+  },
+
+  wasmMemory() {
+    return state.wasm && state.wasm.memory ? state.wasm.memory.buffer.byteLength : null;
+  },
+
+  async remove(id) {
+    const r = await fetch(`/api/cloud/file/${encodeURIComponent(id)}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${state.token}` },
+    });
+    return r.status;
+  },
+
+  /** QuickXorHash GB/s in wasm (bench/qxh-wasm): in wasm memory, and from a JS Uint8Array (one copy in). */
+  async qxh(mib, iters) {
+    const q = await import("./qxh/qxh_wasm.js");
+    await q.default();
+    const len = mib * 1024 * 1024;
+    const buf = q.make_buffer(len);
+    buf.hash(); // warm-up
+    const inWasm = [];
+    for (let i = 0; i < iters; i++) {
+      const t0 = performance.now();
+      buf.hash();
+      inWasm.push(performance.now() - t0);
+    }
+    const js = new Uint8Array(len);
+    for (let i = 0; i < len; i += 65536) crypto.getRandomValues(js.subarray(i, Math.min(i + 65536, len)));
+    const fromJs = [];
+    for (let i = 0; i < iters; i++) {
+      const t0 = performance.now();
+      q.hash_bytes(js);
+      fromJs.push(performance.now() - t0);
+    }
+    buf.free();
+    return { bytes: len, inWasmMs: inWasm, fromJsMs: fromJs };
+  },
+};
+document.getElementById("log").textContent = "ready";
+window.benchReady = true;
