@@ -23,7 +23,7 @@ use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use error::ApiError;
 pub use graph::GraphClient;
@@ -239,7 +239,7 @@ pub fn app(state: AppState) -> Router {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             // The path only: a callback's query carries the authorization code.
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
-        }))
+        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 

@@ -98,6 +98,18 @@ struct Stored {
     refresh_token: Option<String>,
     /// Seconds since the Unix epoch.
     expires_at: u64,
+    /// When the token was obtained, seconds since the Unix epoch.
+    #[serde(default)]
+    obtained_at: u64,
+}
+
+impl Stored {
+    /// Still usable without refreshing: before `expires_at - margin`, the margin capped at half the lifetime.
+    fn fresh(&self, margin: Duration) -> bool {
+        let lifetime = self.expires_at.saturating_sub(self.obtained_at);
+        let margin = margin.as_secs().min(lifetime / 2);
+        now_secs() + margin < self.expires_at
+    }
 }
 
 enum State {
@@ -178,7 +190,7 @@ impl TokenManager {
 
     fn fresh(&self) -> Result<Option<String>, ApiError> {
         match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
-            State::Connected(t) if t.expires_at > now_secs() + self.margin.as_secs() => Ok(Some(t.access_token.clone())),
+            State::Connected(t) if t.fresh(self.margin) => Ok(Some(t.access_token.clone())),
             State::Connected(_) => Ok(None),
             State::NotConnected | State::Disconnected => Err(ApiError::AccountDisconnected),
         }
@@ -193,10 +205,11 @@ impl TokenManager {
         if let Some(token) = self.fresh()? {
             return Ok(token);
         }
-        let refresh = match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
-            State::Connected(t) => t.refresh_token.clone(),
+        let current = match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
+            State::Connected(t) => Some(t.clone()),
             _ => None,
         };
+        let refresh = current.as_ref().and_then(|t| t.refresh_token.clone());
         let Some(refresh) = refresh else {
             self.set_disconnected().await;
             return Err(ApiError::AccountDisconnected);
@@ -209,7 +222,15 @@ impl TokenManager {
             .add_scopes(self.scopes.iter().cloned())
             .request_async(&self.http)
             .await;
-        let answer = self.check(answer).await?;
+        let answer = match self.check(answer).await {
+            Ok(answer) => answer,
+            // A refresh ahead of expiry that fails for a passing reason: the old token still works.
+            Err(e @ (ApiError::Unavailable { .. } | ApiError::BadGateway)) => match current {
+                Some(t) if t.expires_at > now_secs() + 5 => return Ok(t.access_token.clone()),
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         tracing::info!("access token refreshed");
         self.store(&answer).await
     }
@@ -292,6 +313,7 @@ impl TokenManager {
             access_token: answer.access_token().secret().clone(),
             refresh_token: answer.refresh_token().map(|r| r.secret().clone()).or(previous_refresh),
             expires_at: now_secs() + lifetime,
+            obtained_at: now_secs(),
         };
         let json = serde_json::to_vec(&stored).map_err(|e| ApiError::Internal(format!("serialize tokens: {e}")))?;
         write_private(&self.file, &json).await.map_err(|e| ApiError::Internal(format!("write token file: {e}")))?;
@@ -336,6 +358,17 @@ mod tests {
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let leftovers: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn freshness_margin_is_capped_at_half_the_lifetime() {
+        let now = now_secs();
+        let t = |obtained_at, expires_at| Stored { access_token: "a".into(), refresh_token: None, expires_at, obtained_at };
+        assert!(t(now, now + 3600).fresh(Duration::from_secs(300)));
+        assert!(!t(now - 3400, now + 200).fresh(Duration::from_secs(300)), "inside the margin");
+        assert!(t(now, now + 60).fresh(Duration::from_secs(300)), "short-lived token: margin 30 s");
+        assert!(!t(now - 50, now + 10).fresh(Duration::from_secs(300)));
+        assert!(!t(now, 0).fresh(Duration::ZERO), "invalidated");
     }
 
     #[test]
