@@ -99,3 +99,39 @@ async fn static_files_with_wasm_type() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["account"], "not_connected");
 }
+
+/// An embedding app's own authenticator: trusts a header set by its session middleware.
+struct HeaderAuth;
+
+impl onedrive_upload_server::Authenticator for HeaderAuth {
+    fn authenticate<'a>(&'a self, headers: &'a axum::http::HeaderMap) -> onedrive_upload_server::AuthFuture<'a> {
+        Box::pin(async move {
+            let user = headers.get("x-site-user").and_then(|v| v.to_str().ok()).unwrap_or("");
+            onedrive_upload_server::UserId::parse(user).map_err(onedrive_upload_server::ApiError::Unauthenticated)
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_embedding_app_plugs_its_own_authenticator() {
+    let fake = fake::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let st = onedrive_upload_server::AppState::new(
+        options(&fake.base, dir.path(), "test-client", "test-secret"),
+        std::sync::Arc::new(HeaderAuth),
+    )
+    .unwrap();
+    connect_account(&st).await.unwrap();
+    let site = axum::Router::new().route("/", axum::routing::get(|| async { "main site" })).merge(onedrive_upload_server::app(st));
+    let ok = Request::post("/api/cloud/file")
+        .header("x-site-user", "dave")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"filename": "a.bin", "size": 3}).to_string()))
+        .unwrap();
+    assert_eq!(site.clone().oneshot(ok).await.unwrap().status(), StatusCode::OK);
+    let refused = Request::post("/api/cloud/file")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"filename": "a.bin", "size": 3}).to_string()))
+        .unwrap();
+    assert_eq!(site.clone().oneshot(refused).await.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
