@@ -136,9 +136,12 @@ impl GraphClient {
         self.json(Method::POST, &self.item_url(parent_id, "/children"), Some(&body)).await
     }
 
-    /// `PATCH /me/drive/items/{id}` with a new parent (a clash gets a new name).
-    pub async fn move_item(&self, id: &str, parent_id: &str) -> Result<DriveItem, ApiError> {
-        let body = json!({"parentReference": {"id": parent_id}});
+    /// `PATCH /me/drive/items/{id}` with a new parent, and a new name when given (409 on a clash).
+    pub async fn move_item(&self, id: &str, parent_id: &str, name: Option<&str>) -> Result<DriveItem, ApiError> {
+        let mut body = json!({"parentReference": {"id": parent_id}});
+        if let Some(name) = name {
+            body["name"] = json!(name);
+        }
         let url = self.item_url(id, "?@microsoft.graph.conflictBehavior=rename");
         self.json(Method::PATCH, &url, Some(&body)).await
     }

@@ -164,3 +164,17 @@ async fn case_variants_of_a_user_do_not_share_a_folder() {
     let (status, _, _) = call(&router, Method::DELETE, &format!("/api/cloud/file/{id}"), Some("Alice"), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn moving_same_named_files_of_two_users_renames_the_second() {
+    let (_fake, _dir, _state, router) = connected().await;
+    let mut names = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        let item = upload_empty(&router, user, "photo.jpg").await;
+        let id = item["id"].as_str().unwrap();
+        let (status, _, moved) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some(user), Some(json!({"folder": "documents"}))).await;
+        assert_eq!(status, StatusCode::OK, "{moved}");
+        names.push(moved["name"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(names, ["photo.jpg", "photo 1.jpg", "photo 2.jpg"]);
+}

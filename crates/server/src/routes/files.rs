@@ -189,20 +189,37 @@ pub async fn move_to(
     let slot = state
         .folder_slot(&request.folder)
         .ok_or_else(|| ApiError::bad_request("folder_not_allowed", "that folder is not one of the configured feature folders"))?;
-    let (_, place) = locate(&state, &id, &user).await?;
+    let (item, place) = locate(&state, &id, &user).await?;
     require_own(&place)?;
-    let target = folder_id(&state, slot).await?;
-    let moved = match state.graph().move_item(&id, &target).await {
-        Err(ApiError::NotFound) => {
+    let mut target = folder_id(&state, slot).await?;
+    let (mut attempt, mut folder_checked) = (0, false);
+    let moved = loop {
+        let name = (attempt > 0).then(|| numbered(&item.name, attempt));
+        match state.graph().move_item(&id, &target, name.as_deref()).await {
             // The folder may have been deleted in the drive since we cached its id.
-            *slot.id.lock().await = None;
-            let target = folder_id(&state, slot).await?;
-            state.graph().move_item(&id, &target).await?
+            Err(ApiError::NotFound) if !folder_checked => {
+                folder_checked = true;
+                *slot.id.lock().await = None;
+                target = folder_id(&state, slot).await?;
+            }
+            // Another user's file of the same name is there: `name 1.ext`, `name 2.ext`, ...
+            Err(ApiError::Conflict(_)) if attempt < MAX_RENAMES => attempt += 1,
+            other => break other?,
         }
-        other => other?,
     };
     tracing::info!(user = %user, folder = %slot.name, "file moved");
     Ok(public(moved))
+}
+
+/// How many numbered names a move tries before answering 409.
+const MAX_RENAMES: i32 = 50;
+
+/// `photo.jpg`, 3 -> `photo 3.jpg` (OneDrive's own rename pattern).
+pub fn numbered(name: &str, n: i32) -> String {
+    match name.rfind('.') {
+        Some(dot) if dot > 0 => format!("{} {n}{}", &name[..dot], &name[dot..]),
+        _ => format!("{name} {n}"),
+    }
 }
 
 /// `GET /api/cloud/file/{id}/download`: 302 to the short-lived pre-authenticated URL.
@@ -248,6 +265,14 @@ mod tests {
     fn download_suffix() {
         assert_eq!(with_download("https://1drv.ms/u/s!abc"), "https://1drv.ms/u/s!abc?download=1");
         assert_eq!(with_download("http://x/s?t=1"), "http://x/s?t=1&download=1");
+    }
+
+    #[test]
+    fn numbered_names() {
+        assert_eq!(numbered("photo.jpg", 1), "photo 1.jpg");
+        assert_eq!(numbered("a.tar.gz", 2), "a.tar 2.gz");
+        assert_eq!(numbered("README", 3), "README 3");
+        assert_eq!(numbered(".profile", 4), ".profile 4");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub struct FakeState {
     pub refresh_requests: AtomicU64,
     pub revoked: AtomicBool,
     pub token_delay_ms: AtomicU64,
+    pub graph_delay_ms: AtomicU64,
     codes: Mutex<HashMap<String, String>>,
     access: Mutex<HashSet<String>>,
     refresh: Mutex<HashSet<String>>,
@@ -150,6 +151,10 @@ async fn handle(State(state): State<Arc<FakeState>>, request: Request) -> Respon
     if !state.access.lock().unwrap().contains(auth.trim_start_matches("Bearer ")) {
         return err(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken");
     }
+    let delay = state.graph_delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let mut items = state.items.lock().unwrap();
     let method = parts.method.clone();
     if path == "/v1.0/me/drive/special/approot" {
@@ -200,7 +205,13 @@ async fn handle(State(state): State<Arc<FakeState>>, request: Request) -> Respon
                 if !items.contains_key(&to) {
                     return err(StatusCode::NOT_FOUND, "itemNotFound");
                 }
-                items.get_mut(id).unwrap().parent = Some(to);
+                let name = v["name"].as_str().map(str::to_owned).unwrap_or_else(|| items[id].name.clone());
+                if state.child(&items, &to, &name).is_some_and(|other| other != id) {
+                    return err(StatusCode::CONFLICT, "nameAlreadyExists");
+                }
+                let item = items.get_mut(id).unwrap();
+                item.parent = Some(to);
+                item.name = name;
                 Json(state.json(&items, id)).into_response()
             }
             (Method::DELETE, "") => {
