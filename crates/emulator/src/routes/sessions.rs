@@ -1,0 +1,195 @@
+//! Creating upload sessions (`createUploadSession` by parent id, root path or app-folder
+//! path) and the simple upload `PUT .../{path}:/content` (streamed to disk like fragments).
+
+use super::graph_path::GraphPath;
+use super::items::base_item;
+use super::{read_json, render};
+use crate::error::EmulatorError;
+use crate::state::AppState;
+use crate::store::items::{self, ItemRow};
+use crate::store::sessions::{self, SessionInfo, SessionProgress, SessionState};
+use crate::upload::commit::{conflict_from_str, conflict_str, place_file};
+use crate::upload::ingest::{ingest, IngestOutcome};
+use crate::upload::live::LiveSession;
+use crate::util::{now_ms, random_token};
+use axum::body::Body;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use onedrive_upload_core::protocol::{ConflictBehavior, CreateUploadSessionRequest};
+use onedrive_upload_core::time::format_millis;
+use onedrive_upload_core::QuickXorHash;
+use rusqlite::Connection;
+use serde_json::json;
+
+/// Free space of the emulated drive: a `fileSize` above it is refused with 507.
+pub const QUOTA_BYTES: u64 = 1 << 40;
+/// Largest simple-upload body.
+pub const MAX_SIMPLE_UPLOAD: u64 = 250 << 20;
+
+/// The folder and name a file path targets. The folders on the way are created; a path
+/// that names an existing file by id means "new content for that file".
+fn target(conn: &Connection, state: &AppState, path: &GraphPath) -> Result<(ItemRow, String, Option<ConflictBehavior>), EmulatorError> {
+    let base = base_item(conn, state, &path.base)?;
+    match path.segments.split_last() {
+        Some((name, dirs)) => {
+            let parent = items::ensure_folders(conn, &base.id, dirs, now_ms())?;
+            Ok((parent, name.clone(), None))
+        }
+        None if !base.is_folder => {
+            let parent_id = base.parent_id.clone().ok_or_else(EmulatorError::item_not_found)?;
+            let parent = items::get(conn, &parent_id)?.ok_or_else(EmulatorError::item_not_found)?;
+            Ok((parent, base.name, Some(ConflictBehavior::Replace)))
+        }
+        None => Err(EmulatorError::invalid_request("The path must name a file: .../{folder}:/{name}:/...")),
+    }
+}
+
+fn check_conflict(conn: &Connection, parent: &str, name: &str, conflict: ConflictBehavior) -> Result<(), EmulatorError> {
+    match (items::child(conn, parent, name)?, conflict) {
+        (Some(_), ConflictBehavior::Fail) => Err(EmulatorError::name_exists()),
+        (Some(existing), ConflictBehavior::Replace) if existing.is_folder => Err(EmulatorError::name_exists()),
+        _ => Ok(()),
+    }
+}
+
+/// `POST .../createUploadSession`: 200 `{"uploadUrl","expirationDateTime","nextExpectedRanges":["0-"]}`.
+pub async fn create_session(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
+    let request: CreateUploadSessionRequest = read_json(body).await?.unwrap_or_default();
+    let item = request.item.unwrap_or_default();
+    if let Some(size) = item.file_size {
+        if size > QUOTA_BYTES {
+            return Err(EmulatorError::graph(StatusCode::INSUFFICIENT_STORAGE, "quotaLimitReached", "Insufficient Space Available"));
+        }
+    }
+    let default = if state.config().default_conflict_behavior_fail { ConflictBehavior::Fail } else { ConflictBehavior::Replace };
+    let now = now_ms();
+    let expires_ms = now + state.config().session_ttl.as_millis() as i64;
+    let (st, path) = (state.clone(), path.clone());
+    let live = state
+        .db()
+        .call(move |c| {
+            let (parent, name, forced) = target(c, &st, &path)?;
+            let conflict = forced.or(item.conflict_behavior).unwrap_or(default);
+            check_conflict(c, &parent.id, &name, conflict)?;
+            let info = SessionInfo {
+                id: random_token(32),
+                parent_id: parent.id.clone(),
+                path: format!("{}/{name}", items::path_of(c, &parent.id)?),
+                requested_name: name,
+                conflict: conflict_str(conflict).to_owned(),
+                defer_commit: request.defer_commit,
+                created_ms: now,
+            };
+            let progress = SessionProgress {
+                total: item.file_size.filter(|&s| s > 0),
+                accepted: 0,
+                expires_ms,
+                state: SessionState::Active,
+                item_id: None,
+                bytes_received: 0,
+                put_requests: 0,
+            };
+            st.blobs().create_part(&info.id)?;
+            if let Err(e) = sessions::insert(c, &info, &progress) {
+                st.blobs().remove_part(&info.id);
+                return Err(e);
+            }
+            Ok(LiveSession::new(info, progress, QuickXorHash::new()))
+        })
+        .await?;
+    let session = state.add_session(live);
+    Ok(Json(json!({
+        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession",
+        "uploadUrl": format!("{base}/upload/{}", session.info.id),
+        "expirationDateTime": format_millis(expires_ms),
+        "nextExpectedRanges": ["0-"],
+    }))
+    .into_response())
+}
+
+fn query_conflict(query: &str) -> Result<Option<ConflictBehavior>, EmulatorError> {
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        if k == "@microsoft.graph.conflictBehavior" {
+            return match v.as_ref() {
+                "fail" | "replace" | "rename" => Ok(Some(conflict_from_str(&v))),
+                _ => Err(EmulatorError::invalid_request("Invalid value for @microsoft.graph.conflictBehavior.")),
+            };
+        }
+    }
+    Ok(None)
+}
+
+/// `PUT .../{path}:/content` (or `items/{id}/content`): 201 + driveItem (200 when replacing).
+pub async fn simple_upload(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    headers: &HeaderMap,
+    query: &str,
+    body: Body,
+) -> Result<Response, EmulatorError> {
+    let requested = query_conflict(query)?;
+    let length = match headers.get(header::CONTENT_LENGTH) {
+        Some(v) => Some(v.to_str().ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| EmulatorError::invalid_request("Bad Content-Length."))?),
+        None => None,
+    };
+    if length.is_some_and(|l| l > MAX_SIMPLE_UPLOAD) {
+        return Err(EmulatorError::graph(StatusCode::PAYLOAD_TOO_LARGE, "requestTooLarge", "Use an upload session for files over 250 MB."));
+    }
+    let (st, p) = (state.clone(), path.clone());
+    let (parent, name, conflict) = state
+        .db()
+        .call(move |c| {
+            let (parent, name, forced) = target(c, &st, &p)?;
+            let conflict = forced.or(requested).unwrap_or(ConflictBehavior::Replace);
+            check_conflict(c, &parent.id, &name, conflict)?;
+            Ok((parent, name, conflict))
+        })
+        .await?;
+    let tmp = format!("simple-{}", random_token(16));
+    state.blobs().create_part(&tmp)?;
+    let got = ingest(body, state.blobs().part_path(&tmp), 0, length, QuickXorHash::new(), Some(MAX_SIMPLE_UPLOAD + 1)).await;
+    let hash = match got.outcome {
+        IngestOutcome::Complete(hash) => hash,
+        IngestOutcome::Failed(e) => {
+            state.blobs().remove_part(&tmp);
+            return Err(e.into());
+        }
+        IngestOutcome::LimitReached | IngestOutcome::Interrupted => {
+            state.blobs().remove_part(&tmp);
+            return Err(EmulatorError::invalid_request("The request body was incomplete or too large."));
+        }
+    };
+    let size = hash.len();
+    let blob = random_token(16);
+    let (blobs, t, b) = (state.blobs().clone(), tmp.clone(), blob.clone());
+    let moved = tokio::task::spawn_blocking(move || blobs.commit_part(&t, size, &b)).await.map_err(|e| EmulatorError::Io(std::io::Error::other(e)))?;
+    if let Err(e) = moved {
+        state.blobs().remove_part(&tmp);
+        return Err(e.into());
+    }
+    let b = blob.clone();
+    let placed = state
+        .db()
+        .call(move |c| {
+            let tx = c.transaction()?;
+            let placed = place_file(&tx, &parent.id, &name, conflict, size, &hash.finalize(), &b, now_ms())?;
+            tx.commit()?;
+            Ok(placed)
+        })
+        .await;
+    let placed = match placed {
+        Ok(p) => p,
+        Err(e) => {
+            state.blobs().remove_blob(&blob);
+            return Err(e);
+        }
+    };
+    if let Some(old) = &placed.replaced_blob {
+        state.blobs().remove_blob(old);
+    }
+    let status = if placed.created { StatusCode::CREATED } else { StatusCode::OK };
+    let v = render::drive_item_async(state, base, placed.item).await?;
+    Ok((status, Json(v)).into_response())
+}

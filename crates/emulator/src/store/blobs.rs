@@ -1,0 +1,118 @@
+//! File bytes on disk: `sessions/{id}.part` while uploading, `blobs/{name}` once committed.
+//! Commits fsync the data and the directory before the item becomes visible.
+
+use onedrive_upload_core::QuickXorHash;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// The two data directories.
+#[derive(Debug, Clone)]
+pub struct Blobs {
+    blobs: PathBuf,
+    parts: PathBuf,
+}
+
+impl Blobs {
+    /// Creates `data_dir/blobs` and `data_dir/sessions` if missing.
+    pub fn open(data_dir: &Path) -> io::Result<Blobs> {
+        let blobs = data_dir.join("blobs");
+        let parts = data_dir.join("sessions");
+        std::fs::create_dir_all(&blobs)?;
+        std::fs::create_dir_all(&parts)?;
+        Ok(Blobs { blobs, parts })
+    }
+
+    /// Where a session's bytes accumulate.
+    pub fn part_path(&self, session_id: &str) -> PathBuf {
+        self.parts.join(format!("{session_id}.part"))
+    }
+
+    /// Where a committed file's bytes live.
+    pub fn blob_path(&self, blob: &str) -> PathBuf {
+        self.blobs.join(blob)
+    }
+
+    /// Creates the empty part file of a new session.
+    pub fn create_part(&self, session_id: &str) -> io::Result<()> {
+        OpenOptions::new().write(true).create_new(true).open(self.part_path(session_id)).map(drop)
+    }
+
+    /// Removes a session's part file (missing is fine).
+    pub fn remove_part(&self, session_id: &str) {
+        remove_quietly(&self.part_path(session_id));
+    }
+
+    /// Removes a committed blob (missing is fine).
+    pub fn remove_blob(&self, blob: &str) {
+        remove_quietly(&self.blob_path(blob));
+    }
+
+    /// Cuts a part file back to the accepted prefix (bytes of interrupted fragments).
+    pub fn truncate_part(&self, session_id: &str, accepted: u64) -> io::Result<()> {
+        OpenOptions::new().write(true).open(self.part_path(session_id))?.set_len(accepted)
+    }
+
+    /// Makes a complete part file durable and moves it to `blobs/{blob}`.
+    pub fn commit_part(&self, session_id: &str, total: u64, blob: &str) -> io::Result<()> {
+        let part = self.part_path(session_id);
+        let file = OpenOptions::new().write(true).open(&part)?;
+        file.set_len(total)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&part, self.blob_path(blob))?;
+        sync_dir(&self.blobs)
+    }
+
+    /// Writes a complete file straight to `blobs/{blob}` durably (simple upload of small bodies).
+    pub fn write_blob(&self, blob: &str, bytes: &[u8]) -> io::Result<()> {
+        let tmp = self.parts.join(format!("{blob}.simple"));
+        std::fs::write(&tmp, bytes)?;
+        File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, self.blob_path(blob))?;
+        sync_dir(&self.blobs)
+    }
+
+    /// Part files on disk whose session id is not in `keep` (left by a crash): removed.
+    pub fn remove_orphan_parts(&self, keep: &std::collections::HashSet<String>) -> io::Result<()> {
+        for entry in std::fs::read_dir(&self.parts)? {
+            let path = entry?.path();
+            let stem = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".part"));
+            if stem.is_none_or(|id| !keep.contains(id)) {
+                remove_quietly(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Hashes the first `len` bytes of a part file. Used once per session when the
+    /// emulator restarts (the hash state of a live session is otherwise kept in memory).
+    pub fn hash_prefix(&self, session_id: &str, len: u64) -> io::Result<QuickXorHash> {
+        let mut file = File::open(self.part_path(session_id))?.take(len);
+        let mut hash = QuickXorHash::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+        }
+        if hash.len() != len {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "part file shorter than its accepted bytes"));
+        }
+        Ok(hash)
+    }
+}
+
+fn remove_quietly(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != io::ErrorKind::NotFound {
+            tracing::warn!(path = %path.display(), error = %e, "could not remove file");
+        }
+    }
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}

@@ -1,0 +1,115 @@
+//! The SQLite connection: schema, pragmas, and running queries off the async threads.
+
+use crate::error::EmulatorError;
+use rusqlite::{Connection, OptionalExtension};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    id TEXT PRIMARY KEY,
+    parent_id TEXT,
+    name TEXT NOT NULL,
+    is_folder INTEGER NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    quick_xor_hash TEXT,
+    blob TEXT,
+    created_ms INTEGER NOT NULL,
+    modified_ms INTEGER NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX IF NOT EXISTS items_parent_name ON items(parent_id, name COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    parent_id TEXT NOT NULL,
+    requested_name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    conflict TEXT NOT NULL,
+    defer_commit INTEGER NOT NULL,
+    total INTEGER,
+    accepted INTEGER NOT NULL DEFAULT 0,
+    expires_ms INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    item_id TEXT,
+    bytes_received INTEGER NOT NULL DEFAULT 0,
+    put_requests INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS codes (
+    digest TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    challenge TEXT,
+    challenge_method TEXT,
+    expires_ms INTEGER NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    digest TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS links (
+    item_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    id TEXT NOT NULL,
+    token TEXT NOT NULL UNIQUE,
+    PRIMARY KEY (item_id, type, scope)
+);
+";
+
+/// The metadata database, shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    /// Opens (creating if needed) `path` and applies the schema.
+    pub fn open(path: &Path) -> Result<Db, EmulatorError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, EmulatorError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, EmulatorError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| EmulatorError::Io(std::io::Error::other(e)))?
+    }
+
+    /// Runs `f` with the connection on the current thread (start-up only).
+    pub fn call_sync<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, EmulatorError>) -> Result<T, EmulatorError> {
+        let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+}
+
+/// Reads a `meta` value, or stores `make()` under `key` the first time.
+pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> String) -> Result<String, EmulatorError> {
+    if let Some(v) = conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()? {
+        return Ok(v);
+    }
+    let value = make();
+    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", [key, value.as_str()])?;
+    Ok(value)
+}

@@ -1,0 +1,160 @@
+//! Streaming a request body to a file at an offset while hashing it, without ever holding
+//! the whole body: frames go through a bounded channel to a blocking writer thread that
+//! coalesces them into large writes and feeds the QuickXorHash.
+
+use axum::body::{Body, Bytes};
+use futures_util::StreamExt;
+use onedrive_upload_core::QuickXorHash;
+use std::fs::OpenOptions;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+/// Writes are coalesced up to this size.
+const WRITE_BUFFER: usize = 4 << 20;
+/// Frames in flight between the socket and the writer.
+const CHANNEL_FRAMES: usize = 32;
+
+/// How reading a body ended.
+#[derive(Debug)]
+pub enum IngestOutcome {
+    /// Every expected byte arrived and is written; the hash now covers them.
+    Complete(QuickXorHash),
+    /// The body ended early or the connection broke: the bytes must be discarded.
+    Interrupted,
+    /// The caller's byte limit was reached (fault injection): the bytes must be discarded.
+    LimitReached,
+    /// The disk refused the bytes.
+    Failed(io::Error),
+}
+
+/// Result of [`ingest`].
+#[derive(Debug)]
+pub struct Ingest {
+    /// Body bytes read from the socket.
+    pub received: u64,
+    /// How it ended.
+    pub outcome: IngestOutcome,
+}
+
+/// Reads `body` (expected to be `expected` bytes; `None` = until it ends) into `path` at
+/// `offset`, extending `hash`. At most `limit` bytes are read when a limit is given.
+pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64>, hash: QuickXorHash, limit: Option<u64>) -> Ingest {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_FRAMES);
+    let writer = tokio::task::spawn_blocking(move || write_frames(rx, path, offset, hash));
+    let mut stream = body.into_data_stream();
+    let mut received = 0u64;
+    let mut broken = false;
+    let mut limited = false;
+    while let Some(frame) = stream.next().await {
+        let Ok(mut frame) = frame else {
+            broken = true;
+            break;
+        };
+        if let Some(limit) = limit {
+            if received + frame.len() as u64 >= limit {
+                frame.truncate((limit - received) as usize);
+                received = limit;
+                limited = true;
+                break;
+            }
+        }
+        received += frame.len() as u64;
+        if expected.is_some_and(|e| received > e) {
+            broken = true;
+            break;
+        }
+        if tx.send(frame).await.is_err() {
+            break; // the writer failed; its error is reported below
+        }
+    }
+    drop(tx);
+    let written = match writer.await {
+        Ok(result) => result,
+        Err(e) => Err(io::Error::other(e)),
+    };
+    let outcome = match written {
+        Err(e) => IngestOutcome::Failed(e),
+        Ok(_) if limited => IngestOutcome::LimitReached,
+        Ok(_) if broken || expected.is_some_and(|e| e != received) => IngestOutcome::Interrupted,
+        Ok((hash, n)) if n == received => IngestOutcome::Complete(hash),
+        Ok(_) => IngestOutcome::Interrupted,
+    };
+    Ingest { received, outcome }
+}
+
+fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Bytes>, path: PathBuf, offset: u64, mut hash: QuickXorHash) -> io::Result<(QuickXorHash, u64)> {
+    let mut file = OpenOptions::new().write(true).open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut written = 0u64;
+    let mut flush = |file: &mut std::fs::File, data: &[u8], hash: &mut QuickXorHash| -> io::Result<()> {
+        hash.update(data);
+        file.write_all(data)?;
+        written += data.len() as u64;
+        Ok(())
+    };
+    while let Some(frame) = rx.blocking_recv() {
+        if buf.is_empty() && frame.len() >= WRITE_BUFFER / 4 {
+            flush(&mut file, &frame, &mut hash)?;
+            continue;
+        }
+        if buf.capacity() == 0 {
+            buf.reserve_exact(WRITE_BUFFER);
+        }
+        buf.extend_from_slice(&frame);
+        if buf.len() >= WRITE_BUFFER - 64 * 1024 {
+            flush(&mut file, &buf, &mut hash)?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        flush(&mut file, &buf, &mut hash)?;
+    }
+    Ok((hash, written))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(chunks: Vec<Result<Vec<u8>, io::Error>>) -> Body {
+        Body::from_stream(futures_util::stream::iter(chunks.into_iter().map(|c| c.map(Bytes::from))))
+    }
+
+    #[tokio::test]
+    async fn writes_at_offset_and_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        std::fs::write(&path, b"abc").unwrap();
+        let mut prefix = QuickXorHash::new();
+        prefix.update(b"abc");
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i * 7) as u8).collect();
+        let chunks = data.chunks(70_000).map(|c| Ok(c.to_vec())).collect();
+        let r = ingest(body_of(chunks), path.clone(), 3, Some(data.len() as u64), prefix, None).await;
+        assert_eq!(r.received, data.len() as u64);
+        let IngestOutcome::Complete(hash) = r.outcome else { panic!("{:?}", r.outcome) };
+        let mut all = b"abc".to_vec();
+        all.extend_from_slice(&data);
+        assert_eq!(hash.finalize(), QuickXorHash::hash(&all));
+        assert_eq!(std::fs::read(&path).unwrap(), all);
+    }
+
+    #[tokio::test]
+    async fn broken_short_and_limited_bodies_are_not_complete() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p");
+        std::fs::write(&path, b"").unwrap();
+        let broken = body_of(vec![Ok(vec![1; 10]), Err(io::Error::other("reset"))]);
+        let r = ingest(broken, path.clone(), 0, Some(20), QuickXorHash::new(), None).await;
+        assert!(matches!(r.outcome, IngestOutcome::Interrupted));
+        assert_eq!(r.received, 10);
+        let short = body_of(vec![Ok(vec![1; 10])]);
+        assert!(matches!(ingest(short, path.clone(), 0, Some(20), QuickXorHash::new(), None).await.outcome, IngestOutcome::Interrupted));
+        let limited = body_of(vec![Ok(vec![1; 10]), Ok(vec![2; 10])]);
+        let r = ingest(limited, path.clone(), 0, Some(20), QuickXorHash::new(), Some(15)).await;
+        assert!(matches!(r.outcome, IngestOutcome::LimitReached));
+        assert_eq!(r.received, 15);
+        let missing = ingest(body_of(vec![Ok(vec![1])]), dir.path().join("none"), 0, Some(1), QuickXorHash::new(), None).await;
+        assert!(matches!(missing.outcome, IngestOutcome::Failed(_)));
+    }
+}
