@@ -1,11 +1,30 @@
-//! Embedded mode: connecting the account through the same OAuth flow without a browser.
+//! Embedded mode: the in-process emulator, and connecting the account through the same OAuth flow without a browser.
 //!
+//! The emulator listens on its own loopback port, so browsers upload cross-origin as they do
+//! to OneDrive.
 //! The authorize URL is requested from the identity server without following the
 //! redirect; `code` and `state` are taken from the `Location` header and handed to the
 //! same callback logic as `GET /getAToken` ([`OAuthFlow::complete`]).
 
+use std::time::Duration;
+
+use onedrive_emulator::{EmulatorConfig, RunningEmulator};
+
+use crate::config::Config;
 use crate::error::ApiError;
 use crate::AppState;
+
+/// Starts the emulator on `127.0.0.1:0` with its storage in `{data_dir}/emulator`.
+pub async fn spawn_emulator(config: &Config) -> Result<RunningEmulator, String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("emulator: cannot listen: {e}"))?;
+    let emulator = EmulatorConfig {
+        data_dir: config.data_dir.join("emulator"),
+        fault_injection: config.emulator_fault_injection,
+        graph_latency: Duration::from_millis(config.emulator_latency_ms),
+        ..EmulatorConfig::default()
+    };
+    onedrive_emulator::spawn(emulator, listener).await.map_err(|e| format!("emulator: {e}"))
+}
 
 /// Connects the account: authorize URL -> 302 Location (code, state) -> code exchange.
 pub async fn connect_account(state: &AppState) -> Result<(), ApiError> {

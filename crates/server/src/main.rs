@@ -26,11 +26,11 @@ async fn run(config: Config) -> Result<(), String> {
     config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let emulator: Option<()> = match config.mode() {
-        Mode::Embedded => return Err("embedded mode: the emulator crate is not wired in yet".into()),
+    let emulator = match config.mode() {
+        Mode::Embedded => Some(embedded::spawn_emulator(&config).await?),
         Mode::Microsoft => None,
     };
-    let emulator_url: Option<String> = None;
+    let emulator_url = emulator.as_ref().map(|e| e.base_url.clone());
     let (options, authenticator) = config.build(emulator_url.as_deref(), local)?;
     let state = AppState::new(options, authenticator)?;
     if emulator.is_some() {
@@ -47,6 +47,9 @@ async fn run(config: Config) -> Result<(), String> {
     }
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("shutting down");
+    if let Some(emulator) = emulator {
+        emulator.shutdown().await;
+    }
 
     Ok(())
 }

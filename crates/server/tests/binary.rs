@@ -54,3 +54,40 @@ async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
     let status = child.wait().unwrap();
     assert!(status.success(), "graceful exit: {status:?}");
 }
+
+#[tokio::test]
+async fn embedded_dev_mode_connects_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--dev", "--emulator-fault-injection", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").expect("the ready line").to_owned();
+    let info: serde_json::Value = reqwest::get(format!("{base}/dev/info")).await.unwrap().json().await.unwrap();
+    assert_eq!(info["mode"], "embedded");
+    assert_eq!(info["faultInjection"], true);
+    let emulator = info["emulator"].as_str().unwrap().to_owned();
+    assert_ne!(emulator, base, "the emulator has its own port (uploads stay cross-origin)");
+    let sessions = reqwest::get(format!("{emulator}/_emulator/sessions")).await.unwrap();
+    assert_eq!(sessions.status(), 200);
+    let health: serde_json::Value = reqwest::get(format!("{base}/healthz")).await.unwrap().json().await.unwrap();
+    assert_eq!(health["account"], "connected");
+    let token: serde_json::Value = reqwest::get(format!("{base}/dev/token?user=alice")).await.unwrap().json().await.unwrap();
+    let session = reqwest::Client::new()
+        .post(format!("{base}/api/cloud/file"))
+        .bearer_auth(token["token"].as_str().unwrap())
+        .json(&serde_json::json!({"filename": "a.bin", "size": 10}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), 200);
+    let session: serde_json::Value = session.json().await.unwrap();
+    assert!(session["uploadUrl"].as_str().unwrap().starts_with(&emulator));
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(child.wait().unwrap().success());
+}
