@@ -147,14 +147,19 @@ function start(job) {
   job.progress = null;
   $(".error", job.row).hidden = true;
   setState(job, "uploading", "Uploading");
-  job.handle = lib.startUpload(job.file, {
-    session: "/api/cloud/file",
-    headers: { Authorization: `Bearer ${token}` }, // for the session endpoint only, never sent to OneDrive
-    chunkSize: Number(ui.chunkSize.value),
-    resume: ui.resume.checked,
-    verify: ui.verify.checked,
-    onProgress: (p) => progress(job, p),
-  });
+  try {
+    job.handle = lib.startUpload(job.file, {
+      session: "/api/cloud/file",
+      headers: { Authorization: `Bearer ${token}` }, // for the session endpoint only, never sent to OneDrive
+      chunkSize: Number(ui.chunkSize.value),
+      resume: ui.resume.checked,
+      verify: ui.verify.checked,
+      onProgress: (p) => progress(job, p),
+    });
+  } catch (error) { // e.g. an invalid option
+    failed(job, error);
+    return;
+  }
   job.handle.promise.then((item) => succeeded(job, item), (error) => failed(job, error)).finally(pump);
 }
 
@@ -307,7 +312,7 @@ async function download(job) {
     const url = response.url;
     response.body?.cancel();
     showLink(job, "download-link", url, `Download ${job.item.name}`, " (valid for a short time)");
-    if (tab) {
+    if (tab && !tab.closed) {
       tab.opener = null;
       tab.location.href = url;
     }

@@ -105,6 +105,7 @@ describe("demo page", { timeout: 300_000 }, () => {
     await addFault(server.emulator, { name: "pause.bin", method: "PUT", count: 1, delayMs: 1500 });
     await addFault(server.emulator, { name: "cancel.bin", method: "PUT", count: 10, delayMs: 3000 });
 
+    assert.ok(await page.getByLabel("Files at once").isVisible(), "the upload settings are shown");
     await page.getByLabel("Files at once").fill("4");
     await page.getByLabel("Chunk size").selectOption(String(CHUNK));
     await trackConcurrency();
@@ -171,9 +172,10 @@ describe("demo page", { timeout: 300_000 }, () => {
     // Download: the page resolves the 302 and opens the pre-authenticated URL in a new tab.
     const popup = page.context().waitForEvent("page", { timeout: 30_000 });
     await row("move.bin").getByRole("button", { name: "Download move.bin" }).click();
-    await (await popup).close();
     const link = row("move.bin").locator("a.download-link");
     await link.waitFor({ timeout: 30_000 });
+    await (await popup).close();
+    assert.equal(await row("move.bin").locator(".error").isHidden(), true, await row("move.bin").locator(".error").textContent());
     const href = await link.getAttribute("href");
     assert.ok(href.startsWith(server.emulator), `download link ${href} is the emulator's`);
     const downloaded = Buffer.from(await (await fetch(href)).arrayBuffer());
