@@ -119,7 +119,6 @@ impl QuickXorHash {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine as _;
     use proptest::prelude::*;
 
     /// The definition, bit by bit, with no folding: the reference the fast path is checked against.

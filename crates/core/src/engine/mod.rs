@@ -17,8 +17,16 @@
 //! }
 //! ```
 
+mod answer;
 mod backoff;
 mod machine;
+mod report;
+#[cfg(test)]
+mod machine_tests;
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod sim_tests;
 
 pub use backoff::backoff_delay_ms;
 pub use machine::Engine;
