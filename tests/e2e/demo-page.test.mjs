@@ -184,7 +184,10 @@ describe("demo page", { timeout: 300_000 }, () => {
     await row("move.bin").getByRole("button", { name: "Share link of move.bin" }).click();
     const share = row("move.bin").locator("a.share-link");
     await share.waitFor({ timeout: 30_000 });
-    assert.match(await share.getAttribute("href"), /^https?:\/\/.+download=1/);
+    const shareUrl = await share.getAttribute("href");
+    assert.match(shareUrl, /^https?:\/\/.+download=1/);
+    const shared = Buffer.from(await (await fetch(shareUrl)).arrayBuffer());
+    assert.ok(shared.equals(expected), `the share link gave ${shared.length} bytes that differ`);
   });
 
   test("a failing upload shows a clear error line with the error's code", async () => {
