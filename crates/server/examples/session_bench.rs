@@ -3,6 +3,8 @@
 //! `cargo run --release -p onedrive-upload-server --example session_bench`
 //! Prints p50/p99 latency and requests per second for L = 100 ms and 0 ms, N = 1, 100, 1000.
 //! Target: p99 <= 1.5 x L at N = 1000 with L = 100 ms.
+//! Each row is followed by a baseline row: the same requests sent straight to the emulator's
+//! createUploadSession (with the account's token), i.e. what the server adds is the difference.
 
 use std::time::{Duration, Instant};
 
@@ -26,11 +28,27 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-async fn round(client: &reqwest::Client, url: &str, token: &str, n: usize, tag: &str) -> Vec<Duration> {
+/// Where the requests go.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// `POST {server}/api/cloud/file`.
+    Server(&'a str),
+    /// `POST {emulator}/v1.0/me/drive/special/approot:/temp/bench/{name}:/createUploadSession`.
+    Emulator(&'a str),
+}
+
+async fn round(client: &reqwest::Client, target: Target<'_>, token: &str, n: usize, tag: &str) -> Vec<Duration> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
-        let (client, url, token) = (client.clone(), url.to_owned(), token.to_owned());
-        let body = serde_json::json!({"filename": format!("{tag}-{i}.bin"), "size": 1_048_576});
+        let name = format!("{tag}-{i}.bin");
+        let (url, body) = match target {
+            Target::Server(base) => (format!("{base}/api/cloud/file"), serde_json::json!({"filename": name, "size": 1_048_576})),
+            Target::Emulator(base) => (
+                format!("{base}/v1.0/me/drive/special/approot:/temp/direct/{name}:/createUploadSession"),
+                serde_json::json!({"item": {"@microsoft.graph.conflictBehavior": "rename", "fileSize": 1_048_576}}),
+            ),
+        };
+        let (client, token) = (client.clone(), token.to_owned());
         tasks.spawn(async move {
             let start = Instant::now();
             let response = client.post(url).bearer_auth(token).json(&body).send().await.expect("request");
@@ -70,26 +88,33 @@ async fn main() {
         let issuer = options.dev_issuer.clone().expect("dev issuer");
         let state = AppState::new(options, authenticator).expect("state");
         connect_account(&state).await.expect("connect");
+        let state_tokens = state.tokens().clone();
         let server = tokio::spawn(async move { axum::serve(listener, app(state)).await });
-        let token = issuer.issue(&UserId::parse("bench").expect("user"), 3600);
-        let url = format!("http://{local}/api/cloud/file");
+        let user_token = issuer.issue(&UserId::parse("bench").expect("user"), 3600);
+        let graph_token = state_tokens.access_token().await.expect("graph token");
+        let server_url = format!("http://{local}");
         for n in [1usize, 100, 1000] {
-            let client = reqwest::Client::builder().pool_max_idle_per_host(n).build().expect("client");
-            round(&client, &url, &token, n, &format!("warm-{n}")).await;
-            let mut all = Vec::new();
-            let start = Instant::now();
-            for r in 0..rounds(n) {
-                all.extend(round(&client, &url, &token, n, &format!("L{latency_ms}-n{n}-r{r}")).await);
+            for (label, target, token) in [
+                ("server  ", Target::Server(&server_url), &user_token),
+                ("emulator", Target::Emulator(&emulator.base_url), &graph_token),
+            ] {
+                let client = reqwest::Client::builder().pool_max_idle_per_host(n).build().expect("client");
+                round(&client, target, token, n, &format!("warm-{n}")).await;
+                let mut all = Vec::new();
+                let start = Instant::now();
+                for r in 0..rounds(n) {
+                    all.extend(round(&client, target, token, n, &format!("L{latency_ms}-n{n}-r{r}")).await);
+                }
+                let elapsed = start.elapsed().as_secs_f64();
+                all.sort();
+                println!(
+                    "{label} L = {latency_ms:>3} ms  N = {n:>4}  requests {:>5}  p50 {:>7.1} ms  p99 {:>7.1} ms  {:>7.0} req/s",
+                    all.len(),
+                    percentile(&all, 0.50),
+                    percentile(&all, 0.99),
+                    all.len() as f64 / elapsed
+                );
             }
-            let elapsed = start.elapsed().as_secs_f64();
-            all.sort();
-            println!(
-                "L = {latency_ms:>3} ms  N = {n:>4}  requests {:>5}  p50 {:>7.1} ms  p99 {:>7.1} ms  {:>7.0} req/s",
-                all.len(),
-                percentile(&all, 0.50),
-                percentile(&all, 0.99),
-                all.len() as f64 / elapsed
-            );
         }
         server.abort();
         emulator.shutdown().await;
