@@ -3,6 +3,8 @@
 // the emulator. Run: ODU_SERVER_BIN=target/debug/onedrive-upload-server node --test (in tests/e2e).
 
 import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
@@ -16,6 +18,7 @@ const CHUNK = 327_680; // the smallest allowed chunk: several chunks per test fi
 describe("demo page", { timeout: 300_000 }, () => {
   let server;
   let browser;
+  let context; // one browser profile for every tab of the suite (shared storage)
   let page;
   let token;
 
@@ -68,7 +71,8 @@ describe("demo page", { timeout: 300_000 }, () => {
     assert.ok(server.emulator, "/dev/info names the embedded emulator");
     token = await devToken(server.url);
     browser = await launchBrowser();
-    page = await browser.newPage({ viewport: { width: 1024, height: 900 } });
+    context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+    page = await context.newPage();
     watchPage(page, "demo");
     await page.goto(`${server.url}/`);
     await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60_000 });
@@ -201,6 +205,34 @@ describe("demo page", { timeout: 300_000 }, () => {
     assert.match(line, /code conflict/);
     assert.match(line, /HTTP 409/);
     assert.equal(await row("conflict.txt").getByRole("alert").count(), 1);
+  });
+
+  test("an upload interrupted by closing the tab continues in a new tab from where it stopped", async () => {
+    // A real file on disk, so that it keeps its name, size and modification time (the library's fingerprint).
+    const bytes = makeBytes(3 * CHUNK + 321, 6);
+    const dir = await mkdtemp(path.join(tmpdir(), "odu-resume-"));
+    const file = path.join(dir, "resume.bin");
+    await writeFile(file, bytes);
+    // The first PUT passes, the second is held: the tab closes while it hangs.
+    await addFault(server.emulator, { name: "resume.bin", method: "PUT", count: 1, delayMs: 1 });
+    await addFault(server.emulator, { name: "resume.bin", method: "PUT", count: 1, delayMs: 20_000 });
+    await page.getByLabel("Chunk size").selectOption(String(CHUNK));
+    await page.getByLabel("Add files to the queue").setInputFiles(file);
+    await pollUntil(async () => (await sessions(server.emulator, "resume.bin"))[0]?.bytesAccepted >= CHUNK,
+      "the first chunk of resume.bin to be accepted");
+    await page.close(); // no beforeunload prompt: like closing the tab
+
+    page = await context.newPage(); // same profile: same storage
+    watchPage(page, "demo-2");
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(() => document.body.dataset.ready === "true", null, { timeout: 60_000 });
+    await page.getByLabel("Chunk size").selectOption(String(CHUNK));
+    await page.getByLabel("Add files to the queue").setInputFiles(file);
+    const id = await expectDone("resume.bin");
+    const all = await sessions(server.emulator, "resume.bin");
+    assert.equal(all.length, 1, `one upload session, continued: ${JSON.stringify(all)}`);
+    assert.ok((await storedBytes(server.emulator, id)).equals(bytes), "resume.bin: stored bytes differ");
+    await rm(dir, { recursive: true, force: true });
   });
 
   test("queues files one at a time when asked, with drag and drop; readable at phone width", async () => {
