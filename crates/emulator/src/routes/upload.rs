@@ -95,7 +95,7 @@ fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_jso
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let (code, message) = match status.as_u16() {
         429 => ("activityLimitReached", "The request has been throttled."),
-        503 | 502 | 504 => ("serviceNotAvailable", "The service is temporarily unavailable."),
+        502..=504 => ("serviceNotAvailable", "The service is temporarily unavailable."),
         404 => ("itemNotFound", "The upload session was not found"),
         416 => ("invalidRange", "The requested range is not satisfiable."),
         401 => ("unauthenticated", "The caller is not authenticated."),
@@ -138,7 +138,7 @@ async fn drop_connection(state: &AppState, session: &LiveSession, body: Body, n:
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

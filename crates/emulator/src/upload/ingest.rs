@@ -39,7 +39,7 @@ pub struct Ingest {
 /// Reads `body` (expected to be `expected` bytes; `None` = until it ends) into `path` at
 /// `offset`, extending `hash`. At most `limit` bytes are read when a limit is given.
 pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64>, hash: QuickXorHash, limit: Option<u64>) -> Ingest {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_FRAMES);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Option<Bytes>>(CHANNEL_FRAMES);
     let writer = tokio::task::spawn_blocking(move || write_frames(rx, path, offset, hash));
     let mut stream = body.into_data_stream();
     let mut received = 0u64;
@@ -63,26 +63,35 @@ pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64
             broken = true;
             break;
         }
-        if tx.send(frame).await.is_err() {
+        if tx.send(Some(frame)).await.is_err() {
             break; // the writer failed; its error is reported below
         }
+    }
+    // `None` tells the writer the body is complete; dropping the sender instead (a broken or
+    // cut body, or this future dropped with its connection) makes it stop without flushing.
+    if !broken && !limited {
+        let _ = tx.send(None).await;
     }
     drop(tx);
     let written = match writer.await {
         Ok(result) => result,
         Err(e) => Err(io::Error::other(e)),
     };
-    let outcome = match written {
-        Err(e) => IngestOutcome::Failed(e),
-        Ok(_) if limited => IngestOutcome::LimitReached,
-        Ok(_) if broken || expected.is_some_and(|e| e != received) => IngestOutcome::Interrupted,
-        Ok((hash, n)) if n == received => IngestOutcome::Complete(hash),
-        Ok(_) => IngestOutcome::Interrupted,
+    let outcome = if limited {
+        IngestOutcome::LimitReached
+    } else if broken || expected.is_some_and(|e| e != received) {
+        IngestOutcome::Interrupted
+    } else {
+        match written {
+            Err(e) => IngestOutcome::Failed(e),
+            Ok((hash, n)) if n == received => IngestOutcome::Complete(hash),
+            Ok(_) => IngestOutcome::Interrupted,
+        }
     };
     Ingest { received, outcome }
 }
 
-fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Bytes>, path: PathBuf, offset: u64, mut hash: QuickXorHash) -> io::Result<(QuickXorHash, u64)> {
+fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Option<Bytes>>, path: PathBuf, offset: u64, mut hash: QuickXorHash) -> io::Result<(QuickXorHash, u64)> {
     let mut file = OpenOptions::new().write(true).open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut buf: Vec<u8> = Vec::new();
@@ -93,7 +102,12 @@ fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Bytes>, path: PathBuf, offse
         written += data.len() as u64;
         Ok(())
     };
-    while let Some(frame) = rx.blocking_recv() {
+    loop {
+        let frame = match rx.blocking_recv() {
+            Some(Some(frame)) => frame,
+            Some(None) => break,
+            None => return Err(io::Error::new(io::ErrorKind::Interrupted, "body abandoned")),
+        };
         if buf.is_empty() && frame.len() >= WRITE_BUFFER / 4 {
             flush(&mut file, &frame, &mut hash)?;
             continue;
