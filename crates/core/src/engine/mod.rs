@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! let mut e = Engine::new(config, jitter)?;
-//! let mut action = e.start(now);            // RequestSession, or GetStatus when resuming
+//! let mut action = e.start(resuming, now);  // RequestSession, or GetStatus when resuming
 //! loop {
 //!     action = match action {
 //!         Action::Put { start, end, content_range } => e.handle(put(...), now),

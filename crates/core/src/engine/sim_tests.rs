@@ -194,7 +194,7 @@ fn any_fault() -> impl Strategy<Value = (On, Fault)> {
         Just(Fault::Pause),
     ];
     prop_oneof![
-        8 => (on, fault),
+        60 => (on, fault),
         1 => prop_oneof![Just(Fault::Abort), Just(Fault::Pause)].prop_map(|f| (On::Sleep, f)),
         1 => Just((On::Put, Fault::Abort)),
         1 => Just((On::Session, Fault::Status(500, None))),
@@ -235,5 +235,35 @@ proptest! {
                 prop_assert!(allowed, "undocumented failure {:?} for {:?}", f, faults);
             }
         }
+    }
+}
+
+/// Faults that enough retries always get through (no 409, no endless 4xx, no malformed bodies).
+fn recoverable_fault() -> impl Strategy<Value = (On, Fault)> {
+    let statuses = prop::sample::select(vec![401u16, 404, 408, 416, 429, 500, 502, 503, 504]);
+    let on = prop::sample::select(vec![On::Put, On::Get, On::Any, On::Sleep]);
+    let fault = prop_oneof![
+        (statuses.clone(), prop::option::of(0u64..5000)).prop_map(|(s, r)| Fault::Status(s, r)),
+        (statuses, prop::option::of(0u64..5000)).prop_map(|(s, r)| Fault::Lost(s, r)),
+        Just(Fault::Lost(400, None)),
+        Just(Fault::LostNetwork),
+        Just(Fault::Network),
+        Just(Fault::Stall),
+        Just(Fault::Expire),
+        prop::sample::select(vec![0, 1000, TTL_MS + 1]).prop_map(Fault::Clock),
+        Just(Fault::Pause),
+    ];
+    (on, fault)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn recoverable_faults_always_complete(faults in prop::collection::vec(recoverable_fault(), 0..12)) {
+        let retry = RetryPolicy { max_attempts: 100, max_session_restarts: 12, ..RetryPolicy::default() };
+        let data = &data()[..CHUNK as usize * 3 + 11];
+        let o = drive(data, retry, faults.clone());
+        prop_assert!(o.result.is_ok(), "{:?} for {:?}", o.result, faults);
+        prop_assert_eq!(o.model.committed.as_deref(), Some(data));
     }
 }
