@@ -258,7 +258,6 @@ impl Engine {
             }
             Row::Accepted => match parse_status(&a.body, self.config.total) {
                 Ok(status) => self.realign(status, now_ms),
-                // A 200 that is the committed driveItem (the commit answer was lost).
                 Err(msg) => match committed_item(&a.body) {
                     // A 200 that is the committed driveItem (the commit answer was lost).
                     Some(item) if a.status == 200 => self.done(item),
