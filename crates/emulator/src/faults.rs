@@ -8,7 +8,7 @@ use std::sync::Mutex;
 /// What a fault does to the request it hits.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultAction {
-    /// Answer this status at once (body not read).
+    /// Answer this status (a PUT body is read and discarded first, as for every early error).
     Status {
         /// HTTP status.
         status: u16,

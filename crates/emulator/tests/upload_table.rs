@@ -167,3 +167,21 @@ async fn interrupted_fragment_is_discarded() {
     assert_eq!(item["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(&data));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn early_errors_are_readable_while_a_large_body_is_sent() {
+    let emu = start().await;
+    let url = emu.session("root:/e.bin:", json!({})).await;
+    let big = vec![5u8; 8 << 20];
+    for _ in 0..3 {
+        let r = put(&emu.http, &url, &big, 100, 20 << 20).await;
+        assert_eq!(r.status(), 416);
+    }
+    let r = emu.http.post(format!("{}/_emulator/faults", emu.base)).json(&json!({"name": "e.bin", "status": 503})).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(put(&emu.http, &url, &big, 0, 20 << 20).await.status(), 503);
+    let list: Value = emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list[0]["bytesReceived"], 4 * (8 << 20));
+    assert_eq!(list[0]["bytesAccepted"], 0);
+    emu.shutdown().await;
+}

@@ -31,10 +31,32 @@ pub const FRAGMENT_ALIGN: u64 = 327_680;
 pub async fn handle(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let kill = parts.extensions.get::<ConnectionKill>().cloned();
-    match handle_inner(&state, &id, &parts.method, &parts.headers, body, kill).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(),
+    let mut body = Some(body);
+    let result = handle_inner(&state, &id, &parts.method, &parts.headers, &mut body, kill).await;
+    // An error answered before the body was read: read it anyway (up to 60 MiB) so that
+    // the client, still sending, gets to see the answer instead of a reset connection.
+    if let Some(unread) = body.take() {
+        let refused_early = result.as_ref().is_err_and(|e| matches!(e.status().as_u16(), 411 | 413));
+        if parts.method == Method::PUT && !refused_early {
+            let n = drain(unread, MAX_FRAGMENT).await;
+            if let Some(session) = state.session(&id) {
+                session.lock().progress.bytes_received += n;
+            }
+        }
     }
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn drain(body: Body, limit: u64) -> u64 {
+    let mut stream = body.into_data_stream();
+    let mut read = 0u64;
+    while let Some(Ok(frame)) = stream.next().await {
+        read += frame.len() as u64;
+        if read > limit {
+            break;
+        }
+    }
+    read
 }
 
 async fn handle_inner(
@@ -42,7 +64,7 @@ async fn handle_inner(
     id: &str,
     method: &Method,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Option<Body>,
     kill: Option<ConnectionKill>,
 ) -> Result<Response, EmulatorError> {
     let session = state.session(id).ok_or_else(EmulatorError::session_not_found)?;
@@ -55,7 +77,7 @@ async fn handle_inner(
             state.persist(&session).await?;
             return Err(status_fault(status, retry_after, fault_body));
         }
-        Some(FaultAction::DropAfterBytes(n)) => return drop_connection(state, &session, body, n, kill).await,
+        Some(FaultAction::DropAfterBytes(n)) => return drop_connection(state, &session, body.take().unwrap_or_default(), n, kill).await,
         Some(FaultAction::DelayMs(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(FaultAction::ExpireSession) => {
             state.end_session(&session, SessionState::Expired).await?;
@@ -142,7 +164,7 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &HeaderMap, body: Body) -> Result<Response, EmulatorError> {
+async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &HeaderMap, body: &mut Option<Body>) -> Result<Response, EmulatorError> {
     if !session.is_active() {
         state.persist(session).await?;
         return Err(EmulatorError::session_not_found());
@@ -180,6 +202,7 @@ async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &He
     if state.config().strict_fragment_alignment && last + 1 != total && length % FRAGMENT_ALIGN != 0 {
         return Err(EmulatorError::invalid_request("Fragments other than the last must be a multiple of 320 KiB.").with_inner("fragmentRangeNotAligned"));
     }
+    let body = body.take().unwrap_or_default();
     let got = ingest(body, state.blobs().part_path(&session.info.id), first, Some(length), hash, None).await;
     let done = {
         let mut live = session.lock();

@@ -1,0 +1,125 @@
+//! Ingest benchmark: one upload session, then four concurrent ones, on loopback.
+//!
+//! `cargo run --release -p onedrive-emulator --example ingest_bench [-- TOTAL_MIB FRAGMENT_MIB RUNS]`
+//! (defaults 512, 10, 3). Prints the median MB/s (10^6 bytes per second) of each scenario.
+
+use onedrive_emulator::{spawn, EmulatorConfig, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
+use reqwest::header::{CONTENT_RANGE, LOCATION};
+use serde_json::{json, Value};
+use std::time::Instant;
+
+const REDIRECT: &str = "http://127.0.0.1:9/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args: Vec<u64> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
+    let total = args.first().copied().unwrap_or(512) << 20;
+    let fragment = args.get(1).copied().unwrap_or(10) << 20;
+    let runs = args.get(2).copied().unwrap_or(3).max(1);
+    let dir = tempfile::tempdir()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let emu = spawn(EmulatorConfig { data_dir: dir.path().to_path_buf(), ..Default::default() }, listener).await?;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let token = login(&http, &emu.base_url).await?;
+    let chunk = bytes_of(fragment as usize);
+    println!("ingest_bench: {} MiB per upload in {} MiB fragments, {runs} runs, data dir {}", total >> 20, fragment >> 20, dir.path().display());
+    for sessions in [1usize, 4] {
+        let mut rates = Vec::new();
+        for run in 0..runs {
+            let mut urls = Vec::new();
+            for s in 0..sessions {
+                urls.push(create(&http, &emu.base_url, &token, &format!("bench-{sessions}-{run}-{s}.bin")).await?);
+            }
+            let started = Instant::now();
+            let tasks: Vec<_> = urls
+                .into_iter()
+                .map(|url| {
+                    let (http, chunk) = (http.clone(), chunk.clone());
+                    tokio::spawn(async move { upload(&http, &url, &chunk, total).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await??;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            let rate = (total as f64 * sessions as f64) / secs / 1e6;
+            println!("  {sessions} session(s), run {run}: {rate:.0} MB/s ({secs:.2} s)");
+            rates.push(rate);
+        }
+        rates.sort_by(f64::total_cmp);
+        println!("{sessions} session(s): median {:.0} MB/s aggregate", rates[rates.len() / 2]);
+    }
+    emu.shutdown().await;
+    Ok(())
+}
+
+fn bytes_of(n: usize) -> axum::body::Bytes {
+    let mut x = 0x9E37_79B9u32;
+    let v: Vec<u8> = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    axum::body::Bytes::from(v)
+}
+
+async fn upload(http: &reqwest::Client, url: &str, chunk: &axum::body::Bytes, total: u64) -> Result<(), BoxError> {
+    let mut offset = 0u64;
+    while offset < total {
+        let len = (chunk.len() as u64).min(total - offset);
+        let body = chunk.slice(..len as usize);
+        let r = http.put(url).header(CONTENT_RANGE, format!("bytes {offset}-{}/{total}", offset + len - 1)).body(body).send().await?;
+        let want = if offset + len == total { 201 } else { 202 };
+        if r.status().as_u16() != want {
+            return Err(format!("PUT at {offset}: {}", r.status()).into());
+        }
+        r.bytes().await?;
+        offset += len;
+    }
+    Ok(())
+}
+
+async fn create(http: &reqwest::Client, base: &str, token: &str, name: &str) -> Result<String, BoxError> {
+    let r = http
+        .post(format!("{base}/v1.0/me/drive/special/approot:/bench/{name}:/createUploadSession"))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await?;
+    let v: Value = r.json().await?;
+    Ok(v["uploadUrl"].as_str().ok_or("no uploadUrl")?.to_owned())
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> Result<String, BoxError> {
+    let r = http
+        .get(format!("{base}/common/oauth2/v2.0/authorize"))
+        .query(&[
+            ("client_id", DEV_CLIENT_ID),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "offline_access Files.ReadWrite.All"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ])
+        .send()
+        .await?;
+    let location = url::Url::parse(r.headers().get(LOCATION).ok_or("no redirect")?.to_str()?)?;
+    let code = location.query_pairs().find(|(k, _)| k == "code").ok_or("no code")?.1.into_owned();
+    let form = [
+        ("client_id", DEV_CLIENT_ID),
+        ("client_secret", DEV_CLIENT_SECRET),
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let v: Value = http.post(format!("{base}/common/oauth2/v2.0/token")).form(&form).send().await?.json().await?;
+    Ok(v["access_token"].as_str().ok_or("no token")?.to_owned())
+}
