@@ -8,19 +8,33 @@
 
 use std::time::Duration;
 
-use onedrive_emulator::{EmulatorConfig, RunningEmulator};
+use onedrive_emulator::{ClientRegistration, EmulatorConfig, RunningEmulator};
 
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::AppState;
 
-/// Starts the emulator on `127.0.0.1:0` with its storage in `{data_dir}/emulator`.
-pub async fn spawn_emulator(config: &Config) -> Result<RunningEmulator, String> {
+/// The client id the server registers with its embedded emulator.
+pub const EMBEDDED_CLIENT_ID: &str = "onedrive-upload-server";
+
+/// A client registration for this server: fresh random secret, exactly one redirect URI.
+pub fn own_client(redirect_uri: &str) -> ClientRegistration {
+    ClientRegistration {
+        client_id: EMBEDDED_CLIENT_ID.into(),
+        client_secret: hex::encode(rand::random::<[u8; 32]>()),
+        redirect_uris: vec![redirect_uri.to_owned()],
+    }
+}
+
+/// Starts the emulator on `127.0.0.1:0` with its storage in `{data_dir}/emulator`, with
+/// `client` registered next to the emulator's built-in dev client.
+pub async fn spawn_emulator(config: &Config, client: ClientRegistration) -> Result<RunningEmulator, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("emulator: cannot listen: {e}"))?;
     let emulator = EmulatorConfig {
         data_dir: config.data_dir.join("emulator"),
         fault_injection: config.emulator_fault_injection,
         graph_latency: Duration::from_millis(config.emulator_latency_ms),
+        clients: vec![ClientRegistration::dev(), client],
         ..EmulatorConfig::default()
     };
     onedrive_emulator::spawn(emulator, listener).await.map_err(|e| format!("emulator: {e}"))

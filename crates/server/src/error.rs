@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 404: no such item (or route).
     #[error("no such file")]
     NotFound,
+    /// 405: the route exists, the method does not.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     /// 400 with a stable code (e.g. `invalid_filename`, `folder_not_allowed`, `invalid_json`).
     #[error("{message}")]
     BadRequest {
@@ -67,6 +70,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -83,6 +87,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BadRequest { code, .. } => code,
             ApiError::TooLarge(_) => "too_large",
             ApiError::Conflict(_) => "conflict",

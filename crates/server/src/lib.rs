@@ -231,6 +231,7 @@ pub fn app(state: AppState) -> Router {
         None => router.fallback(|| async { ApiError::NotFound }),
     };
     router
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(cors(&options))

@@ -26,12 +26,20 @@ async fn run(config: Config) -> Result<(), String> {
     config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let emulator = match config.mode() {
-        Mode::Embedded => Some(embedded::spawn_emulator(&config).await?),
-        Mode::Microsoft => None,
+    let (emulator, client) = match config.mode() {
+        Mode::Embedded => {
+            // The server registers itself at its emulator, with this very server's callback URL.
+            let client = embedded::own_client(&format!("http://127.0.0.1:{}{}", local.port(), config.callback_path()));
+            (Some(embedded::spawn_emulator(&config, client.clone()).await?), Some(client))
+        }
+        Mode::Microsoft => (None, None),
     };
     let emulator_url = emulator.as_ref().map(|e| e.base_url.clone());
-    let (options, authenticator) = config.build(emulator_url.as_deref(), local)?;
+    let (mut options, authenticator) = config.build(emulator_url.as_deref(), local)?;
+    if let Some(client) = client {
+        options.oauth.client_id = client.client_id;
+        options.oauth.client_secret = Some(client.client_secret);
+    }
     let state = AppState::new(options, authenticator)?;
     if emulator.is_some() {
         embedded::connect_account(&state).await.map_err(|e| format!("could not connect to the embedded emulator: {e}"))?;

@@ -60,6 +60,8 @@ async fn dev_routes_only_in_dev() {
     let response = app.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers().contains_key("x-request-id"));
+    let (status, _, body) = call(&app, Method::PUT, "/api/cloud/file", Some("carol"), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
     let (status, _, body) = call(&app, Method::GET, "/dev/token?user=..%2Fx", None, None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "invalid_user");
