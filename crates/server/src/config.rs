@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
 
 use crate::tokens::OAuthSettings;
@@ -82,7 +83,7 @@ pub struct Config {
     #[arg(long, env = "ODU_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
     /// Demo mode: GET /dev/token?user=NAME and GET /dev/info, CORS for loopback origins. Loopback --listen only.
-    #[arg(long, env = "ODU_DEV")]
+    #[arg(long, env = "ODU_DEV", value_parser = BoolishValueParser::new())]
     pub dev: bool,
     /// Feature folder files may be moved to (repeatable, or comma-separated in the env var)
     /// [default in --dev: salon-photos, documents].
@@ -104,7 +105,7 @@ pub struct Config {
     #[arg(long, env = "ODU_PKG")]
     pub pkg: Option<PathBuf>,
     /// Enable the embedded emulator's fault-injection control API (/_emulator/...).
-    #[arg(long, env = "ODU_EMULATOR_FAULT_INJECTION")]
+    #[arg(long, env = "ODU_EMULATOR_FAULT_INJECTION", value_parser = BoolishValueParser::new())]
     pub emulator_fault_injection: bool,
     /// Latency added by the embedded emulator to every Graph call, in milliseconds (benchmarks).
     #[arg(long, env = "ODU_EMULATOR_LATENCY_MS", default_value_t = 0)]
