@@ -197,3 +197,59 @@ async fn browser_login_flow_against_the_emulator() {
     assert_eq!(status, StatusCode::OK, "{session}");
     r.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundred_requests_at_expiry_make_one_token_request_at_the_emulator() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = spawn(
+        EmulatorConfig { data_dir: dir.path().join("emulator"), ..Default::default() },
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    )
+    .await
+    .unwrap();
+    // The emulator's own router over its state, behind a layer counting token-endpoint requests.
+    let token_requests = Arc::new(AtomicUsize::new(0));
+    let counter = token_requests.clone();
+    let counted = onedrive_emulator::app(emulator.state().clone()).layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            if request.uri().path().ends_with("/oauth2/v2.0/token") {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+            next.run(request)
+        },
+    ));
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front_url = format!("http://{}", front.local_addr().unwrap());
+    let front_task = tokio::spawn(async move { axum::serve(front, counted).await.unwrap() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = listener.local_addr().unwrap();
+    let data = dir.path().to_string_lossy().into_owned();
+    let config = Config::parse_from(["t", "--dev", "--listen", &local.to_string(), "--data-dir", &data]);
+    let (options, auth) = config.build(Some(&front_url), local).unwrap();
+    let issuer = options.dev_issuer.clone().unwrap();
+    let state = AppState::new(options, auth).unwrap();
+    connect_account(&state).await.unwrap();
+    assert_eq!(token_requests.load(Ordering::SeqCst), 1, "the code exchange");
+    let router = app(state.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    state.tokens().expire_access_token();
+    let token = issuer.issue(&UserId::parse("alice").unwrap(), 600);
+    let http = reqwest::Client::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let request = http
+            .post(format!("http://{local}/api/cloud/file"))
+            .bearer_auth(&token)
+            .json(&json!({"filename": format!("f{i}.bin"), "size": 10}));
+        tasks.spawn(async move { request.send().await.unwrap().status() });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(token_requests.load(Ordering::SeqCst), 2, "exactly one refresh for 100 requests");
+    server.abort();
+    front_task.abort();
+    emulator.shutdown().await;
+}
