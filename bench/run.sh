@@ -144,11 +144,13 @@ if has native; then
 fi
 
 # ------------------------------------------------------------------ load
+# utime + stime of a process and its threads, in clock ticks (100 per second).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 if has load; then
   command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk"; exit 1; }
   {
-    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | server CPU ms/request |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
   } >"$RES/load.md"
   for lat in 0 100; do
     start_server "$lat"
@@ -159,11 +161,14 @@ if has load; then
     for c in 1 100 1000; do
       t=2; [ "$c" = 1 ] && t=1
       log "wrk -t$t -c$c -d${LOAD_SECONDS}s latency=${lat}ms"
+      cpu0=$(cpu_ticks "$SERVER_PID")
       line=$(wrk -t"$t" -c"$c" -d"${LOAD_SECONDS}s" --timeout 30s -s bench/wrk-session.lua "$URL/api/cloud/file" | tail -n1)
+      cpu1=$(cpu_ticks "$SERVER_PID")
       echo "$lat $c $line" >>"$RES/load.jsonl"
-      echo "$line" | LAT=$lat C=$c node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
+      echo "$line" | LAT=$lat C=$c TICKS=$((cpu1 - cpu0)) node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
         const e=["non2xx","connect_errors","read_errors","write_errors","timeouts"].filter(k=>j[k]).map(k=>k+"="+j[k]).join(" ")||"0";
-        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${j.rps.toFixed(0)} | ${j.p50_ms.toFixed(2)} | ${j.p90_ms.toFixed(2)} | ${j.p99_ms.toFixed(2)} | ${j.max_ms.toFixed(1)} | ${j.requests} | ${e} |`)})' >>"$RES/load.md"
+        const cpu=(Number(process.env.TICKS)*10/j.requests).toFixed(2);
+        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${j.rps.toFixed(0)} | ${j.p50_ms.toFixed(2)} | ${j.p90_ms.toFixed(2)} | ${j.p99_ms.toFixed(2)} | ${j.max_ms.toFixed(1)} | ${j.requests} | ${e} | ${cpu} |`)})' >>"$RES/load.md"
     done
     stop_server
   done

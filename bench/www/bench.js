@@ -8,10 +8,9 @@
 //   naive          the common hand-written uploader: slice + axios-style PUT + axios-retry-style retries
 // Every uploader is timed from "start" (before its session is created) to the final driveItem.
 
-import init, { uploadFile } from "/pkg/onedrive_upload.js";
 import { Client, LargeFileUploadTask, FileUpload } from "./graph-sdk.js";
 
-const state = { token: "", emulator: "", chunk: 0, wasm: null, sampler: null, samples: null };
+const state = { token: "", emulator: "", chunk: 0, wasm: null, pkg: null, sampler: null, samples: null };
 
 /** Creates an upload session for `name` through the server, like uploadFile does by default. */
 async function createSession(name, size) {
@@ -137,7 +136,7 @@ function uploadWasm(options) {
     // uploadFile names the session after file.name; a File wrapper gives each run its own name
     // without copying bytes (a File made from a File is a reference to the same blob data).
     const named = new File([file], name, { type: file.type, lastModified: file.lastModified });
-    return uploadFile(named, { headers: { Authorization: `Bearer ${state.token}` }, ...options });
+    return state.pkg.uploadFile(named, { headers: { Authorization: `Bearer ${state.token}` }, ...options });
   };
 }
 
@@ -175,7 +174,13 @@ window.B = {
 
   async setup({ token, emulator, chunk }) {
     Object.assign(state, { token, emulator, chunk });
-    state.wasm = await init();
+    // Imported here (not statically) so that the other uploaders still run while pkg/ is missing.
+    try {
+      state.pkg = await import("/pkg/onedrive_upload.js");
+      state.wasm = await state.pkg.default();
+    } catch (e) {
+      return { pkgError: String(e) };
+    }
     return { wasmMemoryBytes: state.wasm.memory ? state.wasm.memory.buffer.byteLength : null };
   },
 
