@@ -1,1 +1,97 @@
-//! `onedrive-upload`: upload large files from the browser straight to OneDrive (WebAssembly).
+//! `onedrive-upload`: upload large files from the browser straight to OneDrive (WebAssembly); the JS API.
+//!
+//! A thin layer over `onedrive-upload-core`'s sans-IO engine: options are parsed once
+//! ([`options`]), the engine's actions are performed with XMLHttpRequest and timers
+//! ([`driver`]), and the result is the committed driveItem or an `UploadError`.
+
+mod control;
+mod driver;
+mod error;
+mod hasher;
+mod options;
+mod progress;
+mod session;
+mod storage;
+mod xhr;
+
+use control::Control;
+use js_sys::Promise;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::future_to_promise;
+use web_sys::File;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ITEM: &'static str = r#"
+/** The committed file, as OneDrive describes it (other driveItem fields are kept as sent). */
+export interface DriveItem {
+  id: string;
+  name: string;
+  size: number;
+  file: { mimeType?: string; hashes: { quickXorHash: string; [hash: string]: string | undefined } };
+  parentReference?: { driveId?: string; id?: string; path?: string };
+  eTag?: string;
+  createdDateTime?: string;
+  lastModifiedDateTime?: string;
+  webUrl?: string;
+  [field: string]: unknown;
+}
+"#;
+
+/// A running upload: its promise, and pause / resume / cancel.
+#[wasm_bindgen]
+pub struct UploadHandle {
+    promise: Promise,
+    control: Rc<Control>,
+}
+
+#[wasm_bindgen]
+impl UploadHandle {
+    /// Resolves with the driveItem, or rejects with an `UploadError`.
+    #[wasm_bindgen(getter, unchecked_return_type = "Promise<DriveItem>")]
+    pub fn promise(&self) -> Promise {
+        self.promise.clone()
+    }
+
+    /// Stops sending (the in-flight request is aborted) but keeps the session.
+    pub fn pause(&self) {
+        self.control.pause();
+    }
+
+    /// Continues a paused upload from the server's `nextExpectedRanges`.
+    pub fn resume(&self) {
+        self.control.resume();
+    }
+
+    /// Cancels: aborts the request, DELETEs the session; the promise rejects with `aborted`.
+    pub fn cancel(&self) {
+        self.control.cancel();
+    }
+}
+
+/// Uploads `file` through an upload session; resolves with the committed driveItem.
+#[wasm_bindgen(js_name = uploadFile, unchecked_return_type = "Promise<DriveItem>")]
+pub fn upload_file(
+    #[wasm_bindgen(unchecked_param_type = "File")] file: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "UploadOptions")] options: JsValue,
+) -> Promise {
+    start_upload(file, options).promise
+}
+
+/// Starts uploading `file`; the handle has the promise and pause / resume / cancel.
+#[wasm_bindgen(js_name = startUpload)]
+pub fn start_upload(
+    #[wasm_bindgen(unchecked_param_type = "File")] file: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "UploadOptions")] options: JsValue,
+) -> UploadHandle {
+    let control = Control::new();
+    let parsed = options::Options::parse(&options);
+    let file = file.dyn_into::<File>().map_err(|_| error::invalid_option("file", "must be a File"));
+    let c = control.clone();
+    let promise = future_to_promise(async move {
+        let (file, options) = (file?, parsed?);
+        driver::run(file, options, c).await
+    });
+    UploadHandle { promise, control }
+}

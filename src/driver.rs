@@ -1,0 +1,196 @@
+//! The upload loop: performs each engine `Action` (session, PUT, GET, sleep, DELETE) and feeds back the `Event`.
+
+use crate::control::{Control, SignalLink, State};
+use crate::error::{from_failure, integrity, upload_error};
+use crate::hasher::Hasher;
+use crate::options::{Options, SessionSource};
+use crate::progress::Progress;
+use crate::session::{self, Answer};
+use crate::storage::{Saved, Slot};
+use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
+use futures_util::future::{join, select, Either};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::JSON;
+use onedrive_upload_core::chunk::ChunkSize;
+use onedrive_upload_core::engine::{verify_hash, Action, Engine, EngineConfig, Event, FailureCode, HttpAnswer, SessionInfo};
+use onedrive_upload_core::protocol::DriveItem;
+use onedrive_upload_core::time::format_millis;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::File;
+
+/// Runs one upload to its end: the driveItem, or an `UploadError`.
+pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<JsValue, JsValue> {
+    let _link = options.signal.clone().map(|s| SignalLink::new(s, &control));
+    let total = file.size().max(0.0) as u64;
+    let endpoint = match &options.session {
+        SessionSource::Url(u) => u.clone(),
+        SessionSource::Function(f) => format!("function {}", String::from(f.name())),
+    };
+    let slot = Slot::open(&file, &endpoint, options.resume);
+    let hasher = options.verify.then(|| Hasher::new(file.clone().into()));
+    let progress = Rc::new(RefCell::new(Progress::new(options.on_progress.clone(), total)));
+    if control.state() == State::Cancelled {
+        return Err(upload_error(FailureCode::Aborted, None, "upload aborted"));
+    }
+    if total == 0 {
+        return match interruptible(&control, session::request(&options, &file)).await {
+            Ok(Ok(Answer::Item(item))) => finish(item, None, total, hasher.as_ref(), &progress).await,
+            Ok(Ok(Answer::Session(_))) => Err(upload_error(FailureCode::Protocol, None, "a zero-byte file cannot use an upload session: the session source must answer the driveItem")),
+            Ok(Err((status, message))) => Err(upload_error(FailureCode::SessionFailed, status, &message)),
+            Err(_) => Err(upload_error(FailureCode::Aborted, None, "upload aborted")),
+        };
+    }
+    let saved = slot.load(now_ms());
+    let chunk = saved.as_ref().and_then(|s| ChunkSize::new(s.chunk_size).ok()).unwrap_or(options.chunk);
+    let config = EngineConfig { total, chunk, retry: options.retry };
+    let mut engine = Engine::new(config, Box::new(js_sys::Math::random)).map_err(|e| upload_error(FailureCode::Protocol, None, &e.to_string()))?;
+    let mut upload_url = saved.as_ref().map(|s| s.upload_url.clone());
+    let mut action = match &saved {
+        Some(s) => {
+            let expires_at_ms = s.expiration_date_time.as_ref().map(|_| s.expires_at_ms() as i64);
+            engine.start_resumed(SessionInfo { expires_at_ms, next_expected_ranges: Vec::new() }, now_ms() as i64)
+        }
+        None => engine.start(false, now_ms() as i64),
+    };
+    let mut last_body = String::new();
+    let mut stored_expiry = engine.expires_at_ms();
+    loop {
+        let event = match action {
+            Action::RequestSession => match interruptible(&control, session::request(&options, &file)).await {
+                Err(event) => event,
+                Ok(Ok(Answer::Session(s))) => {
+                    slot.save(&Saved { upload_url: s.upload_url.clone(), expiration_date_time: s.expiration.clone(), chunk_size: chunk.get(), saved_at: now_ms() });
+                    upload_url = Some(s.upload_url);
+                    stored_expiry = s.info.expires_at_ms;
+                    Event::SessionReady(s.info)
+                }
+                Ok(Ok(Answer::Item(item))) => return finish(item, None, total, hasher.as_ref(), &progress).await,
+                Ok(Err((status, message))) => Event::SessionFailed { status, message },
+            },
+            Action::Put { start, end, content_range } => {
+                let url = upload_url.clone().unwrap_or_default();
+                let blob = file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| upload_error(FailureCode::Protocol, None, &crate::error::message_of(&e)))?;
+                let headers = [("Content-Range".to_owned(), content_range)];
+                let req = Request { method: "PUT", url: &url, headers: &headers, body: Body::Blob(&blob), with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
+                let (p, ack) = (progress.clone(), engine.acknowledged());
+                let on_upload: Rc<dyn Fn(f64)> = Rc::new(move |loaded: f64| {
+                    let sent = start + (loaded.max(0.0) as u64).min(end - start);
+                    p.borrow_mut().report(sent, ack, now_ms());
+                });
+                let put = xhr::send(req, Some(on_upload));
+                let io = join(put, async {
+                    if let Some(h) = &hasher {
+                        h.advance_to(end).await;
+                    }
+                });
+                match interruptible(&control, io).await {
+                    Err(event) => event,
+                    Ok((outcome, ())) => to_event(outcome, &mut last_body, true),
+                }
+            }
+            Action::GetStatus => {
+                let url = upload_url.clone().unwrap_or_default();
+                let req = Request { method: "GET", url: &url, headers: &[], body: Body::None, with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
+                match interruptible(&control, xhr::send(req, None)).await {
+                    Err(event) => event,
+                    Ok(outcome) => to_event(outcome, &mut last_body, false),
+                }
+            }
+            Action::Sleep { ms } => match interruptible(&control, TimeoutFuture::new(ms.min(i32::MAX as u64) as u32)).await {
+                Err(event) => event,
+                Ok(()) => Event::TimerFired,
+            },
+            Action::DeleteSession => {
+                slot.remove();
+                if let Some(url) = &upload_url {
+                    let req = Request { method: "DELETE", url, headers: &[], body: Body::None, with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
+                    let _ = xhr::send(req, None).await;
+                }
+                Event::DeleteAnswered
+            }
+            Action::Done(item) => {
+                slot.remove();
+                let value = JSON::parse(&last_body).ok().filter(|v| v.is_object());
+                let value = value.unwrap_or_else(|| item_to_js(&item));
+                return finish(value, Some(*item), total, hasher.as_ref(), &progress).await;
+            }
+            Action::Fail(f) => {
+                if f.code != FailureCode::RetriesExhausted {
+                    slot.remove();
+                }
+                return Err(from_failure(&f));
+            }
+        };
+        let before = engine.acknowledged();
+        action = engine.handle(event, now_ms() as i64);
+        if engine.acknowledged() > before {
+            let ack = engine.acknowledged();
+            progress.borrow_mut().report(ack, ack, now_ms());
+        }
+        if engine.expires_at_ms() != stored_expiry && engine.has_session() {
+            stored_expiry = engine.expires_at_ms();
+            if let (Some(url), Some(ms)) = (&upload_url, stored_expiry) {
+                slot.save(&Saved { upload_url: url.clone(), expiration_date_time: Some(format_millis(ms)), chunk_size: chunk.get(), saved_at: now_ms() });
+            }
+        }
+    }
+}
+
+/// Runs `fut` unless the upload is paused or cancelled first; then `fut` is dropped (its
+/// request aborted, its timer cleared) and the event to feed is `Abort`, or `Resume` once a
+/// pause ends.
+async fn interruptible<F: Future>(control: &Rc<Control>, fut: F) -> Result<F::Output, Event> {
+    match select(Box::pin(fut), control.interrupted()).await {
+        Either::Left((out, _)) => Ok(out),
+        Either::Right((state, fut)) => {
+            drop(fut); // aborts the request / clears the timer now, not when the pause ends
+            let state = if state == State::Paused { control.unpaused().await } else { state };
+            Err(if state == State::Cancelled { Event::Abort } else { Event::Resume })
+        }
+    }
+}
+
+/// Converts a transport outcome to the engine's event, keeping the answer's body.
+fn to_event(outcome: Outcome, last_body: &mut String, put: bool) -> Event {
+    match outcome {
+        Outcome::Answer { status, body, retry_after } => {
+            last_body.clone_from(&body);
+            let answer = HttpAnswer { status, body, retry_after_ms: retry_after.as_deref().and_then(retry_after_ms) };
+            if put {
+                Event::PutAnswered(answer)
+            } else {
+                Event::StatusAnswered(answer)
+            }
+        }
+        Outcome::NetworkError(message) => Event::NetworkError { message },
+        Outcome::Stalled => Event::Stalled,
+    }
+}
+
+/// The driveItem as a plain JS object (used only when the answer body is not at hand).
+fn item_to_js(item: &DriveItem) -> JsValue {
+    item.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+}
+
+/// Verifies (when asked) and resolves with the committed driveItem `value`.
+async fn finish(value: JsValue, item: Option<DriveItem>, total: u64, hasher: Option<&Hasher>, progress: &RefCell<Progress>) -> Result<JsValue, JsValue> {
+    let item = match item {
+        Some(i) => i,
+        None => serde_wasm_bindgen::from_value::<DriveItem>(value.clone()).map_err(|e| upload_error(FailureCode::Protocol, None, &format!("unreadable driveItem: {e}")))?,
+    };
+    if item.size != total {
+        return Err(upload_error(FailureCode::Integrity, None, &format!("the server stored {} bytes, the file has {total}", item.size)));
+    }
+    if let Some(h) = hasher {
+        let local = h.finish(total).await.map_err(|m| integrity("", None, &m))?;
+        if let Err(f) = verify_hash(&item, &local) {
+            return Err(integrity(&local, item.quick_xor_hash(), &f.message));
+        }
+    }
+    progress.borrow_mut().complete();
+    Ok(value)
+}

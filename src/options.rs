@@ -1,0 +1,193 @@
+//! The `uploadFile` options: parsed and validated once (serde-wasm-bindgen), with their TypeScript types.
+
+use crate::error::invalid_option;
+use js_sys::{Function, Object, Reflect};
+use onedrive_upload_core::chunk::ChunkSize;
+use onedrive_upload_core::engine::RetryPolicy;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::AbortSignal;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_OPTIONS: &'static str = r#"
+/** What a session function resolves with: an upload session, or (zero-byte files) the driveItem itself. */
+export interface UploadSessionInfo {
+  uploadUrl: string;
+  expirationDateTime?: string;
+  nextExpectedRanges?: string[];
+}
+
+/** Retry settings (DESIGN.md "Retry policy"). */
+export interface RetryOptions {
+  /** Retries of a 4xx outside the retry table before `client-error` (default 5). */
+  clientErrorRetries?: number;
+  /** Base of the exponential backoff in ms (default 1000). */
+  baseDelayMs?: number;
+  /** Cap of one backoff delay in ms (default 60000). */
+  maxDelayMs?: number;
+  /** Most requests that make no progress before `retries-exhausted` (default 50). */
+  maxAttempts?: number;
+}
+
+/** Progress of one upload, reported through `onProgress`. */
+export interface UploadProgress {
+  /** Bytes sent so far (including the in-flight request). */
+  bytesSent: number;
+  /** Bytes the server has confirmed; never decreases. */
+  bytesAcknowledged: number;
+  /** The file's size. */
+  totalBytes: number;
+  /** Recent upload speed. */
+  bytesPerSecond: number;
+  /** Estimated seconds left, `null` while unknown. */
+  etaSeconds: number | null;
+}
+
+/** Options of {@link uploadFile} and {@link startUpload}; every one is optional. */
+export interface UploadOptions {
+  /** Session endpoint URL (POSTed `{"filename","size"}`), or a function returning a session. Default "/api/cloud/file". */
+  session?: string | ((file: File) => Promise<UploadSessionInfo | DriveItem> | UploadSessionInfo | DriveItem);
+  /** Headers sent to the session endpoint only (never to the upload URL). */
+  headers?: Record<string, string>;
+  /** Bytes per request: a multiple of 327680, at most 62914560 (default 10485760). */
+  chunkSize?: number;
+  /** Retry settings. */
+  retry?: RetryOptions;
+  /** Called as the upload progresses, last with 100%. */
+  onProgress?: (progress: UploadProgress) => void;
+  /** Aborting it cancels the upload (request aborted, session deleted, rejects with `aborted`). */
+  signal?: AbortSignal;
+  /** Remember the session in localStorage and continue it after a reload (default true). */
+  resume?: boolean;
+  /** Compare the QuickXorHash of the file with the server's (default true). */
+  verify?: boolean;
+  /** A request without progress for this long is aborted and retried (default 30000). */
+  stallTimeoutMs?: number;
+}
+"#;
+
+/// Where sessions come from.
+pub enum SessionSource {
+    /// An endpoint URL, POSTed `{"filename","size"}`.
+    Url(String),
+    /// A JS function `(file) => session | Promise<session>`.
+    Function(Function),
+}
+
+/// Validated options.
+pub struct Options {
+    /// Session source.
+    pub session: SessionSource,
+    /// Headers for the session endpoint.
+    pub headers: Vec<(String, String)>,
+    /// Fragment size.
+    pub chunk: ChunkSize,
+    /// Retry settings.
+    pub retry: RetryPolicy,
+    /// Progress callback.
+    pub on_progress: Option<Function>,
+    /// Cancel signal.
+    pub signal: Option<AbortSignal>,
+    /// Persist sessions for resume.
+    pub resume: bool,
+    /// Verify the QuickXorHash.
+    pub verify: bool,
+    /// Stall timeout (ms).
+    pub stall_timeout_ms: u32,
+}
+
+/// The `retry` option as JS gives it.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RetryOptions {
+    client_error_retries: Option<u32>,
+    base_delay_ms: Option<u64>,
+    max_delay_ms: Option<u64>,
+    max_attempts: Option<u32>,
+}
+
+const KNOWN: [&str; 9] = ["session", "headers", "chunkSize", "retry", "onProgress", "signal", "resume", "verify", "stallTimeoutMs"];
+
+/// Default session endpoint.
+pub const DEFAULT_SESSION: &str = "/api/cloud/file";
+
+impl Options {
+    /// Parses and validates `options` (undefined/null = all defaults); errors are `invalid-option` `UploadError`s.
+    pub fn parse(options: &JsValue) -> Result<Options, JsValue> {
+        if options.is_undefined() || options.is_null() {
+            return Options::parse(&Object::new());
+        }
+        if !options.is_object() || options.is_function() {
+            return Err(invalid_option("options", "must be an object"));
+        }
+        for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
+            let key = key.as_string().unwrap_or_default();
+            if !KNOWN.contains(&key.as_str()) {
+                return Err(invalid_option(&key, "unknown option"));
+            }
+        }
+        let get = |key: &str| Reflect::get(options, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
+        let session = match get("session") {
+            None => SessionSource::Url(DEFAULT_SESSION.into()),
+            Some(v) => match (v.as_string(), v.dyn_into::<Function>()) {
+                (Some(url), _) if !url.is_empty() => SessionSource::Url(url),
+                (None, Ok(f)) => SessionSource::Function(f),
+                _ => return Err(invalid_option("session", "must be a non-empty URL string or a function")),
+            },
+        };
+        let headers = match get("headers") {
+            None => Vec::new(),
+            Some(v) => de::<BTreeMap<String, String>>("headers", v)?.into_iter().collect(),
+        };
+        let chunk = match get("chunkSize") {
+            None => ChunkSize::default(),
+            Some(v) => {
+                let n = de::<u64>("chunkSize", v)?;
+                ChunkSize::new(n).map_err(|_| invalid_option("chunkSize", "must be a positive multiple of 327680 and at most 62914560"))?
+            }
+        };
+        let r = match get("retry") {
+            None => RetryOptions::default(),
+            Some(v) => de::<RetryOptions>("retry", v)?,
+        };
+        let d = RetryPolicy::default();
+        let retry = RetryPolicy {
+            client_error_retries: r.client_error_retries.unwrap_or(d.client_error_retries),
+            base_delay_ms: r.base_delay_ms.unwrap_or(d.base_delay_ms),
+            max_delay_ms: r.max_delay_ms.unwrap_or(d.max_delay_ms),
+            max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
+            max_session_restarts: d.max_session_restarts,
+        };
+        if retry.max_attempts == 0 {
+            return Err(invalid_option("retry.maxAttempts", "must be at least 1"));
+        }
+        if retry.max_delay_ms < retry.base_delay_ms {
+            return Err(invalid_option("retry.maxDelayMs", "must not be below retry.baseDelayMs"));
+        }
+        let on_progress = match get("onProgress") {
+            None => None,
+            Some(v) => Some(v.dyn_into::<Function>().map_err(|_| invalid_option("onProgress", "must be a function"))?),
+        };
+        let signal = match get("signal") {
+            None => None,
+            Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid_option("signal", "must be an AbortSignal"))?),
+        };
+        let flag = |key: &str| get(key).map(|v| de::<bool>(key, v)).transpose().map(|b| b.unwrap_or(true));
+        let stall_timeout_ms = match get("stallTimeoutMs") {
+            None => 30_000,
+            Some(v) => match de::<u32>("stallTimeoutMs", v)? {
+                0 => return Err(invalid_option("stallTimeoutMs", "must be a positive number of milliseconds")),
+                n => n.min(i32::MAX as u32),
+            },
+        };
+        Ok(Options { session, headers, chunk, retry, on_progress, signal, resume: flag("resume")?, verify: flag("verify")?, stall_timeout_ms })
+    }
+}
+
+/// Deserializes one option, naming it in the error.
+fn de<T: DeserializeOwned>(name: &str, v: JsValue) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| invalid_option(name, &e.to_string()))
+}

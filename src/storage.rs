@@ -1,0 +1,119 @@
+//! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
+
+use js_sys::{Reflect, JSON};
+use onedrive_upload_core::quickxor::QuickXorHash;
+use onedrive_upload_core::time::parse_millis;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use web_sys::{File, Storage};
+
+const PREFIX: &str = "onedrive-upload:v1:";
+/// Most sessions remembered at once; the oldest go first.
+const MAX_ENTRIES: usize = 32;
+/// Lifetime assumed for a session whose expiry is unknown (OneDrive Personal's ~24 h).
+const UNKNOWN_EXPIRY_MS: f64 = 24.0 * 3600.0 * 1000.0;
+
+/// A remembered session.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Saved {
+    /// The upload URL (a bearer credential: stays in this origin's storage only).
+    pub upload_url: String,
+    /// Its expiry as the server gave it.
+    pub expiration_date_time: Option<String>,
+    /// The chunk size the upload used.
+    pub chunk_size: u64,
+    /// When it was stored (Unix ms).
+    pub saved_at: f64,
+}
+
+impl Saved {
+    /// Expiry as Unix ms (stored time + a day when unknown).
+    pub fn expires_at_ms(&self) -> f64 {
+        match self.expiration_date_time.as_deref().and_then(|e| parse_millis(e).ok()) {
+            Some(ms) => ms as f64,
+            None => self.saved_at + UNKNOWN_EXPIRY_MS,
+        }
+    }
+}
+
+/// The storage slot of one file.
+pub struct Slot {
+    storage: Option<Storage>,
+    key: String,
+}
+
+/// `localStorage`, when this global has one and it is usable.
+fn local_storage() -> Option<Storage> {
+    let v = Reflect::get(&js_sys::global(), &"localStorage".into()).ok()?;
+    if v.is_undefined() || v.is_null() {
+        return None;
+    }
+    Some(v.unchecked_into())
+}
+
+impl Slot {
+    /// The slot of `file` for this session endpoint; `enabled: false` gives a slot that stores nothing.
+    pub fn open(file: &File, endpoint: &str, enabled: bool) -> Slot {
+        let storage = if enabled { local_storage() } else { None };
+        let fingerprint = format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}", file.name(), file.size(), file.last_modified(), file.type_(), endpoint);
+        Slot { storage, key: format!("{PREFIX}{}", QuickXorHash::hash(fingerprint.as_bytes())) }
+    }
+
+    /// The remembered session, unless absent, unreadable or expired (then it is removed).
+    pub fn load(&self, now: f64) -> Option<Saved> {
+        let s = self.storage.as_ref()?;
+        let saved = read(s, &self.key);
+        match saved {
+            Some(saved) if saved.expires_at_ms() > now => Some(saved),
+            _ => {
+                self.remove();
+                None
+            }
+        }
+    }
+
+    /// Remembers `saved`, first dropping expired entries and the oldest beyond the bound.
+    pub fn save(&self, saved: &Saved) {
+        let Some(s) = &self.storage else { return };
+        purge(s, &self.key, saved.saved_at);
+        let Ok(value) = serde_wasm_bindgen::to_value(saved) else { return };
+        if let Some(text) = JSON::stringify(&value).ok().and_then(|t| t.as_string()) {
+            let _ = s.set_item(&self.key, &text);
+        }
+    }
+
+    /// Forgets the session.
+    pub fn remove(&self) {
+        if let Some(s) = &self.storage {
+            let _ = s.remove_item(&self.key);
+        }
+    }
+}
+
+fn read(s: &Storage, key: &str) -> Option<Saved> {
+    let text = s.get_item(key).ok()??;
+    serde_wasm_bindgen::from_value(JSON::parse(&text).ok()?).ok()
+}
+
+/// Removes unreadable and expired entries of ours, then the oldest while more than `MAX_ENTRIES - 1` remain.
+fn purge(s: &Storage, keep: &str, now: f64) {
+    let len = s.length().unwrap_or(0);
+    let keys: Vec<String> = (0..len).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(PREFIX) && k != keep).collect();
+    let mut live = Vec::new();
+    for k in keys {
+        match read(s, &k) {
+            Some(saved) if saved.expires_at_ms() > now => live.push((saved.saved_at, k)),
+            _ => {
+                let _ = s.remove_item(&k);
+            }
+        }
+    }
+    if live.len() >= MAX_ENTRIES {
+        live.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let excess = live.len() + 1 - MAX_ENTRIES;
+        for (_, k) in live.into_iter().take(excess) {
+            let _ = s.remove_item(&k);
+        }
+    }
+}

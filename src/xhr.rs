@@ -1,0 +1,168 @@
+//! XMLHttpRequest as a future: dropping it aborts the request and detaches its handlers; byte-level upload progress; stall timer.
+
+use futures_util::future::{select, Either};
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Function, Promise};
+use std::cell::Cell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, ProgressEvent, XmlHttpRequest};
+
+/// The body of a request.
+pub enum Body<'a> {
+    /// No body.
+    None,
+    /// A Blob (sent by the browser straight from the file).
+    Blob(&'a Blob),
+    /// A string.
+    Text(&'a str),
+}
+
+/// One request to send.
+pub struct Request<'a> {
+    /// `GET`, `PUT`, `POST`, `DELETE`.
+    pub method: &'a str,
+    /// Absolute or page-relative URL.
+    pub url: &'a str,
+    /// Request headers.
+    pub headers: &'a [(String, String)],
+    /// Body.
+    pub body: Body<'a>,
+    /// Send cookies cross-origin (`credentials: "include"`).
+    pub with_credentials: bool,
+    /// Abort when nothing moved for this long (ms).
+    pub stall_ms: Option<u32>,
+}
+
+/// How a request ended.
+pub enum Outcome {
+    /// An HTTP answer.
+    Answer {
+        /// Status code.
+        status: u16,
+        /// Body text.
+        body: String,
+        /// `Retry-After` header, when readable.
+        retry_after: Option<String>,
+    },
+    /// No answer (connection refused or dropped, CORS).
+    NetworkError(String),
+    /// No progress for `stall_ms`; the request was aborted.
+    Stalled,
+}
+
+/// Owns a live XHR: on drop, detaches the handlers and aborts it if it has not finished.
+struct Live {
+    xhr: XmlHttpRequest,
+    done: Rc<Cell<bool>>,
+    _handlers: [Closure<dyn FnMut(ProgressEvent)>; 2],
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.xhr.set_onloadend(None);
+        self.xhr.set_onprogress(None);
+        if let Ok(upload) = self.xhr.upload() {
+            upload.set_onprogress(None);
+        }
+        if !self.done.get() {
+            let _ = self.xhr.abort();
+        }
+    }
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Sends `req`; `on_upload` gets the body bytes sent so far on every upload progress event.
+pub async fn send(req: Request<'_>, on_upload: Option<Rc<dyn Fn(f64)>>) -> Outcome {
+    let xhr = match XmlHttpRequest::new() {
+        Ok(x) => x,
+        Err(e) => return Outcome::NetworkError(crate::error::message_of(&e)),
+    };
+    if let Err(e) = xhr.open(req.method, req.url) {
+        return Outcome::NetworkError(crate::error::message_of(&e));
+    }
+    xhr.set_with_credentials(req.with_credentials);
+    for (k, v) in req.headers {
+        if let Err(e) = xhr.set_request_header(k, v) {
+            return Outcome::NetworkError(crate::error::message_of(&e));
+        }
+    }
+    let last_activity = Rc::new(Cell::new(now_ms()));
+    let done = Rc::new(Cell::new(false));
+    let activity = last_activity.clone();
+    let progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |e: ProgressEvent| {
+        activity.set(now_ms());
+        if let Some(f) = &on_upload {
+            f(e.loaded());
+        }
+    });
+    let download = last_activity.clone();
+    let download_progress = Closure::<dyn FnMut(ProgressEvent)>::new(move |_e: ProgressEvent| download.set(now_ms()));
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(progress.as_ref().unchecked_ref()));
+    }
+    xhr.set_onprogress(Some(download_progress.as_ref().unchecked_ref()));
+    let finished = Promise::new(&mut |resolve: Function, _reject: Function| xhr.set_onloadend(Some(&resolve)));
+    let _live = Live { xhr: xhr.clone(), done: done.clone(), _handlers: [progress, download_progress] };
+    let sent = match req.body {
+        Body::None => xhr.send(),
+        Body::Blob(b) => xhr.send_with_opt_blob(Some(b)),
+        Body::Text(t) => xhr.send_with_opt_str(Some(t)),
+    };
+    if let Err(e) = sent {
+        return Outcome::NetworkError(crate::error::message_of(&e));
+    }
+    let answer = JsFuture::from(finished);
+    let outcome = match req.stall_ms {
+        None => {
+            let _ = answer.await;
+            None
+        }
+        Some(stall) => match select(answer, Box::pin(watchdog(last_activity, stall))).await {
+            Either::Left(_) => None,
+            Either::Right(_) => Some(Outcome::Stalled),
+        },
+    };
+    if let Some(stalled) = outcome {
+        return stalled;
+    }
+    done.set(true);
+    let status = xhr.status().unwrap_or(0);
+    if status == 0 {
+        return Outcome::NetworkError(format!("{} request failed without an answer", req.method));
+    }
+    Outcome::Answer {
+        status,
+        body: xhr.response_text().ok().flatten().unwrap_or_default(),
+        retry_after: xhr.get_response_header("Retry-After").ok().flatten(),
+    }
+}
+
+/// Resolves once nothing has moved for `stall` ms.
+async fn watchdog(last_activity: Rc<Cell<f64>>, stall: u32) {
+    loop {
+        let idle = now_ms() - last_activity.get();
+        if idle >= f64::from(stall) {
+            return;
+        }
+        TimeoutFuture::new((f64::from(stall) - idle).ceil() as u32).await;
+    }
+}
+
+/// Parses `Retry-After` (seconds or an HTTP date) into ms.
+pub fn retry_after_ms(value: &str) -> Option<u64> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(secs.saturating_mul(1000));
+    }
+    let at = js_sys::Date::parse(v);
+    if at.is_nan() {
+        return None;
+    }
+    Some((at - now_ms()).max(0.0) as u64)
+}
