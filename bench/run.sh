@@ -12,7 +12,7 @@
 #            LargeFileUploadTask and a naive axios-style uploader, interleaved, N runs; MB/s, ratios,
 #            renderer/JS-heap/wasm memory peaks, time to first byte; QuickXorHash in wasm.
 #   sizes    pkg/*.wasm + pkg/*.js raw and gzip -9, next to tus-js-client and the Graph SDK bundled
-#            by esbuild --bundle --minify; with --breakdown, wasm code size by crate.
+#            by esbuild --bundle --minify; with --breakdown, wasm code size by crate and largest functions.
 #   native   the crates' own examples, when present: core quickxor_bench, emulator ingest_bench,
 #            server session_bench.
 #   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms.
@@ -56,7 +56,16 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SERVER_BIN="$CARGO_TARGET_DIR/service/onedrive-upload-server"
-PKG="$ROOT/pkg"
+# Debian 12's binaryen (wasm-opt 108) mis-optimises wasm-bindgen 0.2.130 output: it exports the funcref
+# table as __wbindgen_externrefs, so init() throws "WebAssembly.Table.set(): Argument 1 is invalid for
+# table". Older than 116: put the pinned npm binaryen (bench/node_modules) first on wasm-pack's PATH.
+WASM_OPT_PATH=$PATH
+WASM_OPT_NOTE="wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}')"
+if [ "$(wasm-opt --version 2>/dev/null | awk '{print $3}')" -lt 116 ] 2>/dev/null || ! command -v wasm-opt >/dev/null; then
+  WASM_OPT_PATH="$ROOT/bench/node_modules/binaryen/bin:$PATH"
+  WASM_OPT_NOTE="system wasm-opt too old; using npm binaryen $(node -p 'require("./bench/node_modules/binaryen/package.json").version' 2>/dev/null)"
+fi
+PKG=${BENCH_PKG:-$ROOT/pkg}  # wasm-pack output dir (BENCH_PKG overrides, e.g. to not touch a shared pkg/)
 
 # ------------------------------------------------------------------ build
 if [ "$SKIP_BUILD" = 0 ]; then
@@ -64,8 +73,8 @@ if [ "$SKIP_BUILD" = 0 ]; then
     log "npm ci (bench/)"
     (cd bench && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
-  log "wasm-pack build --target web --release"
-  wasm-pack build --target web --release 2>&1 | tail -n 3 >&2
+  log "wasm-pack build --target web --release ($WASM_OPT_NOTE)"
+  PATH="$WASM_OPT_PATH" wasm-pack build --target web --release --out-dir "$PKG" 2>&1 | tail -n 3 >&2
   log "cargo build --profile service -p onedrive-upload-server"
   cargo build -q --profile service -p onedrive-upload-server
   log "QuickXorHash wasm probe (bench/qxh-wasm)"
@@ -115,9 +124,16 @@ fi
 if has sizes; then
   SIZES_ARGS=(--pkg "$PKG")
   if [ "$BREAKDOWN" = 1 ]; then
-    log "wasm-pack build --profiling (names kept) for the per-crate breakdown"
-    wasm-pack build --target web --profiling --out-dir "$RES/pkg-profiling" 2>&1 | tail -n 2 >&2
-    SIZES_ARGS+=(--profiling-wasm "$RES/pkg-profiling/onedrive_upload_bg.wasm")
+    # The release profile strips the name section; rebuild with names kept (own target dir), then the
+    # same wasm-bindgen + wasm-opt -Oz steps as wasm-pack, with -g so that names survive.
+    log "release wasm with names kept (for the per-crate breakdown)"
+    NAMES_TARGET="$CARGO_TARGET_DIR/bench-names"
+    CARGO_TARGET_DIR="$NAMES_TARGET" CARGO_PROFILE_RELEASE_STRIP=false \
+      cargo build -q --release --target wasm32-unknown-unknown -p onedrive-upload
+    wasm-bindgen --keep-debug --target web --out-dir "$RES/names" "$NAMES_TARGET/wasm32-unknown-unknown/release/onedrive_upload.wasm"
+    PATH="$WASM_OPT_PATH" wasm-opt -Oz -g --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+      "$RES/names/onedrive_upload_bg.wasm" -o "$RES/names/named.wasm"
+    SIZES_ARGS+=(--profiling-wasm "$RES/names/named.wasm" --top-functions 30)
   fi
   node bench/sizes.mjs "${SIZES_ARGS[@]}" | tee "$RES/sizes.md"
 fi

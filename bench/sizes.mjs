@@ -161,7 +161,16 @@ function wasmBreakdown(file) {
         return c.startsWith("_") ? "compiler_builtins/std shims" : c;
       }
     }
-    const s = n.replace(/^[<&\s]+/, "").replace(/^(dyn |mut |impl )+/, "");
+    // demangled: strip crate hashes ("core[c593..]"), then "<Type as Trait>" / "<Type>" prefixes
+    let s = n.replace(/\[[0-9a-f]+\]/g, "");
+    const impl = s.match(/^<(?:&|mut |dyn |\s)*([^<>\s]+?)(?:<.*?>)?(?: as ([^<>\s]+))?>/);
+    if (impl) {
+      const prim = /^(\[.*|\(.*|[iu](8|16|32|64|128|size)|f32|f64|bool|char|str|T|E|R|F|A|K|V)$/;
+      const ty = impl[1];
+      const path = prim.test(ty) || !ty.includes("::") ? impl[2] || "core::" : ty;
+      s = path;
+    }
+    s = s.replace(/^[<&\s]+/, "").replace(/^(dyn |mut |impl )+/, "");
     const m = s.match(/^([A-Za-z_][A-Za-z0-9_]*)::/);
     if (m) return m[1].length === 1 ? "(generic impls)" : m[1];
     if (/^(__wbg|__wbindgen|__externref|externref_|wasm_bindgen)/.test(s)) return "wasm_bindgen (glue)";
@@ -177,11 +186,30 @@ function wasmBreakdown(file) {
     byCrate.set(c, e);
   });
   const code = bodies.reduce((a, b) => a + b, 0);
-  console.log(`\nwasm code by crate (${file}; names from a --profiling build; code section ${code} B, data section ${sections[11] || 0} B)`);
+  if (args["top-functions"]) {
+    const top = bodies.map((b, i) => [b, names.get(imported + i) || "?"]).sort((a, b) => b[0] - a[0]).slice(0, Number(args["top-functions"]));
+    console.log(`\nlargest wasm functions`);
+    for (const [b, n] of top) console.log(`${String(b).padStart(7)}  ${crateOf(n).padEnd(22)} ${n.slice(0, 150)}`);
+  }
+  console.log(`\nwasm code by crate (${file}; names kept; code section ${code} B, data section ${sections[11] || 0} B)`);
   console.log("| crate | code bytes | share | functions |");
   console.log("| --- | ---: | ---: | ---: |");
   for (const [c, e] of [...byCrate].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 25)) {
     console.log(`| ${c} | ${e.bytes} | ${((100 * e.bytes) / code).toFixed(1)}% | ${e.fns} |`);
+  }
+  // Cross-cutting costs, whatever crate they sit in.
+  const themes = [
+    ["formatting (fmt::Display/Debug, float printing)", /fmt|Display|Debug|flt2dec|dragon|grisu|float_to/],
+    ["JSON / serde (serde, serde_json, serde_wasm_bindgen)", /serde/],
+    ["panics and unwrap messages", /panic|unwrap_failed|expect_failed|slice_error|index_out_of|str_index/],
+  ];
+  console.log("| theme (by function name, across crates) | code bytes | share | functions |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const [label, re] of themes) {
+    let b = 0;
+    let f = 0;
+    bodies.forEach((len, i) => { if (re.test(names.get(imported + i) || "")) { b += len; f++; } });
+    console.log(`| ${label} | ${b} | ${((100 * b) / code).toFixed(1)}% | ${f} |`);
   }
 }
 if (args["profiling-wasm"]) wasmBreakdown(args["profiling-wasm"]);
