@@ -145,3 +145,54 @@ async fn a_graph_401_refreshes_once_and_retries() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 1);
 }
+
+/// A log sink the test can read back.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn tokens_and_secrets_never_reach_the_logs() {
+    let logs = Captured::default();
+    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let fake = fake::spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
+    connect_account(&state).await.unwrap();
+    let first = stored(dir.path());
+    let app = router(&state);
+    state.tokens().expire_access_token();
+    let (status, _, _) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let second = stored(dir.path());
+    let _ = app.clone().oneshot(Request::get("/getAToken?code=SECRETCODE&state=x").body(Body::empty()).unwrap()).await.unwrap();
+    fake.state.revoked.store(true, Ordering::SeqCst);
+    state.tokens().expire_access_token();
+    let (status, _, _) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("OneDrive account connected") && text.contains("invalid_grant"), "logs were captured");
+    for secret in [&first["access_token"], &first["refresh_token"], &second["access_token"], &second["refresh_token"]] {
+        assert!(!text.contains(secret.as_str().unwrap()), "a token reached the logs");
+    }
+    assert!(!text.contains("test-secret"), "the client secret reached the logs");
+    assert!(!text.contains("SECRETCODE"), "an authorization code reached the logs");
+    assert!(!text.contains(&common::token("alice")[..40]), "a user JWT reached the logs");
+}
