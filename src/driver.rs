@@ -144,13 +144,25 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
 /// request aborted, its timer cleared) and the event to feed is `Abort`, or `Resume` once a
 /// pause ends.
 async fn interruptible<F: Future>(control: &Rc<Control>, fut: F) -> Result<F::Output, Event> {
+    if control.state() != State::Running {
+        drop(fut); // never started: nothing is sent after a pause or cancel
+        return Err(after_interrupt(control).await);
+    }
     match select(Box::pin(fut), control.interrupted()).await {
         Either::Left((out, _)) => Ok(out),
-        Either::Right((state, fut)) => {
+        Either::Right((_, fut)) => {
             drop(fut); // aborts the request / clears the timer now, not when the pause ends
-            let state = if state == State::Paused { control.unpaused().await } else { state };
-            Err(if state == State::Cancelled { Event::Abort } else { Event::Resume })
+            Err(after_interrupt(control).await)
         }
+    }
+}
+
+/// Waits out a pause: `Abort` if cancelled, `Resume` once running again.
+async fn after_interrupt(control: &Rc<Control>) -> Event {
+    if control.unpaused().await == State::Cancelled {
+        Event::Abort
+    } else {
+        Event::Resume
     }
 }
 

@@ -101,7 +101,7 @@ pub struct Options {
 
 /// The `retry` option as JS gives it.
 #[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct RetryOptions {
     client_error_retries: Option<u32>,
     base_delay_ms: Option<u64>,
@@ -110,6 +110,19 @@ struct RetryOptions {
 }
 
 const KNOWN: [&str; 9] = ["session", "headers", "chunkSize", "retry", "onProgress", "signal", "resume", "verify", "stallTimeoutMs"];
+
+const RETRY_KNOWN: [&str; 4] = ["clientErrorRetries", "baseDelayMs", "maxDelayMs", "maxAttempts"];
+
+/// Refuses keys of `object` outside `known` (serde-wasm-bindgen reads only the declared fields).
+fn known_keys(object: &JsValue, known: &[&str], prefix: &str) -> Result<(), JsValue> {
+    for key in Object::keys(object.unchecked_ref::<Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(invalid_option(&format!("{prefix}{key}"), "unknown option"));
+        }
+    }
+    Ok(())
+}
 
 /// Default session endpoint.
 pub const DEFAULT_SESSION: &str = "/api/cloud/file";
@@ -123,12 +136,7 @@ impl Options {
         if !options.is_object() || options.is_function() {
             return Err(invalid_option("options", "must be an object"));
         }
-        for key in Object::keys(options.unchecked_ref::<Object>()).iter() {
-            let key = key.as_string().unwrap_or_default();
-            if !KNOWN.contains(&key.as_str()) {
-                return Err(invalid_option(&key, "unknown option"));
-            }
-        }
+        known_keys(options, &KNOWN, "")?;
         let get = |key: &str| Reflect::get(options, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
         let session = match get("session") {
             None => SessionSource::Url(DEFAULT_SESSION.into()),
@@ -151,7 +159,11 @@ impl Options {
         };
         let r = match get("retry") {
             None => RetryOptions::default(),
-            Some(v) => de::<RetryOptions>("retry", v)?,
+            Some(v) if v.is_object() => {
+                known_keys(&v, &RETRY_KNOWN, "retry.")?;
+                de::<RetryOptions>("retry", v)?
+            }
+            Some(_) => return Err(invalid_option("retry", "must be an object")),
         };
         let d = RetryPolicy::default();
         let retry = RetryPolicy {
