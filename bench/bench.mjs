@@ -184,6 +184,7 @@ async function main() {
   await page.setInputFiles("#file", FILE);
   const setup = await page.evaluate((o) => window.B.setup(o), { token: tokenInfo.token, emulator, chunk: CHUNK });
   const groups = await processGroups(browser);
+  const pageCdp = await page.context().newCDPSession(page); // Runtime.getHeapUsage sampling
   let kinds = args.only ? String(args.only).split(",") : await page.evaluate(() => window.B.uploaders);
   if (setup.pkgError) {
     console.error(`pkg/ not loadable (${setup.pkgError}): running without the uploadFile uploaders`);
@@ -202,8 +203,25 @@ async function main() {
     const procGroups = { renderer: groups.renderer, browser: groups.browser, network: groups.network };
     if (SERVER_PID) procGroups.server = [SERVER_PID];
     const stop = startProcSampler(procGroups);
+    const heap = { used: 0, embedder: 0, backing: 0, n: 0 };
+    let sampling = true;
+    const heapLoop = (async () => {
+      while (sampling) {
+        try {
+          const h = await pageCdp.send("Runtime.getHeapUsage");
+          heap.used = Math.max(heap.used, h.usedSize || 0);
+          heap.embedder = Math.max(heap.embedder, h.embedderHeapUsedSize || 0);
+          heap.backing = Math.max(heap.backing, h.backingStorageSize || 0);
+          heap.n++;
+        } catch {}
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    })();
     const r = await page.evaluate(([k, n]) => window.B.run(k, n), [kind, name]);
+    sampling = false;
+    await heapLoop;
     r.proc = stop();
+    r.cdpHeap = { usedMaxBytes: heap.used, embedderMaxBytes: heap.embedder, backingStoreMaxBytes: heap.backing, samples: heap.n };
     r.run = run;
     r.mbps = r.bytes / MB / (r.ms / 1000);
     const ss = await sessions(name);
@@ -227,7 +245,7 @@ async function main() {
       result.uploads.push(r);
       console.error(
         `run ${run} ${k.padEnd(14)} ${fmt(r.mbps).padStart(7)} MB/s  renderer ${fmt(mib(r.proc.renderer.peakBytes))} MiB (anon ${fmt(mib(r.proc.renderer.anonPeakBytes))})` +
-          `  heap ${fmt(mib(r.heapMaxBytes))} MiB  wasm ${fmt(mib(r.wasmMaxBytes))} MiB  PUTs ${r.session?.putRequests}` +
+          `  heap ${fmt(mib(r.heapMaxBytes))} MiB (cdp ${fmt(mib(r.cdpHeap.usedMaxBytes))}, ArrayBuffers ${fmt(mib(r.cdpHeap.backingStoreMaxBytes))})  wasm ${fmt(mib(r.wasmMaxBytes))} MiB  PUTs ${r.session?.putRequests}` +
           `  cpu r/b/n/s ${fmt(r.proc.renderer.cpuSeconds, 2)}/${fmt(r.proc.browser.cpuSeconds, 2)}/${fmt(r.proc.network.cpuSeconds, 2)}/${fmt(r.proc.server?.cpuSeconds, 2)}`,
       );
     }
@@ -278,6 +296,41 @@ async function main() {
     await cdp.detach();
   }
 
+  // Allocation sites during one upload (V8 sampling heap profiler, collected objects included).
+  if (args["heap-profile"]) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("HeapProfiler.enable");
+    const out = {};
+    for (const k of String(args["heap-profile"]).split(",")) {
+      await cdp.send("HeapProfiler.startSampling", {
+        samplingInterval: 16384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true,
+      });
+      await uploadOnce(k, "heap");
+      const { profile } = await cdp.send("HeapProfiler.stopSampling");
+      const sites = new Map();
+      let total = 0;
+      const walk = (n, stack) => {
+        const f = n.callFrame;
+        const here = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}:${f.lineNumber + 1}`;
+        const st = [here, ...stack].slice(0, 4);
+        if (n.selfSize) {
+          const key = st.join(" <- ");
+          sites.set(key, (sites.get(key) || 0) + n.selfSize);
+          total += n.selfSize;
+        }
+        for (const c of n.children || []) walk(c, st);
+      };
+      walk(profile.head, []);
+      const top = [...sites].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      out[k] = { totalBytes: total, top };
+      console.error(`\nheap allocations during one ${k} upload: ${fmt(mib(total))} MiB sampled in total; top sites:`);
+      for (const [site, b] of top) console.error(`  ${fmt(mib(b), 2).padStart(8)} MiB  ${site}`);
+    }
+    result.heapProfile = out;
+    await cdp.send("HeapProfiler.disable");
+    await cdp.detach();
+  }
+
   if (args.qxh) {
     result.qxh = await page.evaluate(() => window.B.qxh(256, 5));
     const gbps = (ms) => result.qxh.bytes / 1e9 / (ms / 1000);
@@ -302,6 +355,8 @@ async function main() {
       browserPeakMiB: median(us.map((u) => mib(u.proc.browser.peakBytes))),
       networkPeakMiB: median(us.map((u) => mib(u.proc.network.peakBytes))),
       heapPeakMiB: median(us.map((u) => mib(u.heapMaxBytes))),
+      cdpHeapPeakMiB: median(us.map((u) => mib(u.cdpHeap.usedMaxBytes))),
+      arrayBufferPeakMiB: median(us.map((u) => mib(u.cdpHeap.backingStoreMaxBytes))),
       wasmMemMiB: Math.max(...us.map((u) => mib(u.wasmMaxBytes))),
       rendererCpuS: median(us.map((u) => u.proc.renderer.cpuSeconds)),
       browserCpuS: median(us.map((u) => u.proc.browser.cpuSeconds)),
@@ -332,12 +387,12 @@ async function main() {
 
   const lines = [];
   lines.push(`\n${SIZE / 1048576} MiB file, chunk ${CHUNK / 1048576} MiB, ${RUNS} interleaved runs, chromium ${chromiumVersion} (medians)`);
-  lines.push("| uploader | MB/s | all runs | renderer RSS peak MiB | renderer anon peak MiB | JS heap peak MiB | wasm memory MiB | browser anon peak MiB | renderer CPU s | browser CPU s | network-svc CPU s | server CPU s | PUTs | TTFB ms |");
-  lines.push("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  lines.push("| uploader | MB/s | all runs | renderer RSS peak MiB | renderer anon peak MiB | JS heap peak MiB (V8, CDP) | ArrayBuffer backing peak MiB (CDP) | wasm memory MiB | browser anon peak MiB | renderer CPU s | browser CPU s | network-svc CPU s | server CPU s | PUTs | TTFB ms |");
+  lines.push("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const k of kinds) {
     const s = summary[k];
     lines.push(
-      `| ${k} | ${fmt(s.mbps)} | ${s.mbpsAll.join(" ")} | ${fmt(s.rendererPeakMiB)} | ${fmt(s.rendererAnonPeakMiB)} | ${fmt(s.heapPeakMiB)} | ${fmt(s.wasmMemMiB)} |` +
+      `| ${k} | ${fmt(s.mbps)} | ${s.mbpsAll.join(" ")} | ${fmt(s.rendererPeakMiB)} | ${fmt(s.rendererAnonPeakMiB)} | ${fmt(s.cdpHeapPeakMiB)} | ${fmt(s.arrayBufferPeakMiB)} | ${fmt(s.wasmMemMiB)} |` +
         ` ${fmt(s.browserAnonPeakMiB)} | ${fmt(s.rendererCpuS, 2)} | ${fmt(s.browserCpuS, 2)} | ${fmt(s.networkCpuS, 2)} | ${fmt(s.serverCpuS, 2)} | ${s.putRequests ?? "-"} | ${fmt(s.ttfbMs)} |`,
     );
   }

@@ -3,7 +3,7 @@
 #
 #   ./bench/run.sh [--size-mib 256|1024] [--runs 5] [--chunk-mib 10] [--ttfb-runs 3]
 #                  [--only browser,sizes,native,load] [--uploaders wasm,xhr,...] [--skip-build]
-#                  [--load-seconds 10] [--breakdown]
+#                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr]
 #
 # Phases (all by default):
 #   browser  one headless-Chromium session (Debian's /usr/bin/chromium via playwright-core) against
@@ -25,7 +25,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 SIZE_MIB=256 RUNS=5 CHUNK_MIB=10 TTFB_RUNS=3 ONLY=browser,sizes,native,load UPLOADERS="" SKIP_BUILD=0
-LOAD_SECONDS=10 BREAKDOWN=0
+LOAD_SECONDS=10 BREAKDOWN=0 HEAP_PROFILE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mib) SIZE_MIB=$2; shift 2 ;;
@@ -37,6 +37,7 @@ while [ $# -gt 0 ]; do
     --skip-build) SKIP_BUILD=1; shift ;;
     --load-seconds) LOAD_SECONDS=$2; shift 2 ;;
     --breakdown) BREAKDOWN=1; shift ;;
+    --heap-profile) HEAP_PROFILE=$2; shift 2 ;;
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -116,7 +117,7 @@ if has browser; then
   log "server $URL (pid $SERVER_PID); browser session: ${SIZE_MIB} MiB x $RUNS runs"
   node bench/bench.mjs --server "$URL" --server-pid "$SERVER_PID" --size-mib "$SIZE_MIB" --runs "$RUNS" \
     --chunk-mib "$CHUNK_MIB" --ttfb-runs "$TTFB_RUNS" --qxh --out "$RES/browser.json" \
-    ${UPLOADERS:+--only "$UPLOADERS"} | tee "$RES/browser.md"
+    ${UPLOADERS:+--only "$UPLOADERS"} ${HEAP_PROFILE:+--heap-profile "$HEAP_PROFILE"} 2>&1 | tee "$RES/browser.md"
   stop_server
 fi
 
