@@ -96,3 +96,15 @@ async fn upload_urls_answer_cors_preflights_for_any_origin() {
     assert!(put.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase().contains("retry-after"));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn wrong_methods_are_graph_shaped_405() {
+    let emu = start().await;
+    let r = http().put(format!("{}/download/x.1.y", emu.base)).body("x").send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "invalidRequest");
+    let r = emu.http.put(emu.graph("root/children")).bearer_auth(&emu.token).body("x").send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.json::<Value>().await.unwrap()["error"]["code"].is_string());
+    emu.shutdown().await;
+}

@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router {
     if state.config().fault_injection {
         router = router.merge(control::router().layer(cors_any_origin()));
     }
-    router.fallback(unknown_route).with_state(state)
+    router.fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
 }
 
 /// CORS for browsers on any origin: any method used here, any request header (so that a
@@ -137,4 +137,8 @@ async fn unknown_route(method: Method, uri: axum::http::Uri) -> EmulatorError {
         "itemNotFound",
         format!("No route for {method} {}.", uri.path().chars().take(200).collect::<String>()),
     )
+}
+
+async fn method_not_allowed(method: Method) -> EmulatorError {
+    EmulatorError::graph(axum::http::StatusCode::METHOD_NOT_ALLOWED, "invalidRequest", format!("The method {method} is not allowed here."))
 }

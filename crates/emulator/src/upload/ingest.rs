@@ -10,7 +10,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
 /// Writes are coalesced up to this size.
-const WRITE_BUFFER: usize = 4 << 20;
+const WRITE_BUFFER: usize = 1 << 20;
 /// Frames in flight between the socket and the writer.
 const CHANNEL_FRAMES: usize = 32;
 
@@ -116,7 +116,7 @@ fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Option<Bytes>>, path: PathBu
             buf.reserve_exact(WRITE_BUFFER);
         }
         buf.extend_from_slice(&frame);
-        if buf.len() >= WRITE_BUFFER - 64 * 1024 {
+        if buf.len() >= WRITE_BUFFER - 16 * 1024 {
             flush(&mut file, &buf, &mut hash)?;
             buf.clear();
         }
