@@ -97,14 +97,25 @@ struct Inner {
     graph: GraphClient,
     oauth: OAuthFlow,
     authenticator: Arc<dyn Authenticator>,
-    approot: tokio::sync::OnceCell<(String, String)>,
+    /// (connection, app folder id, app folder path) once known; the mutex makes the lookup single-flight.
+    approot: std::sync::RwLock<Option<(u64, Arc<AppRoot>)>>,
+    approot_lookup: tokio::sync::Mutex<()>,
     folder_ids: HashMap<String, FolderSlot>,
+}
+
+/// The app folder (`special/approot`) of the connected drive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRoot {
+    /// Its item id.
+    pub id: String,
+    /// Its full path as Graph writes `parentReference.path`, e.g. `/drive/root:/Apps/onedrive-upload`.
+    pub path: String,
 }
 
 /// A feature folder: its configured name and its drive id once known (the lock makes lookup single-flight).
 pub(crate) struct FolderSlot {
     pub(crate) name: String,
-    pub(crate) id: tokio::sync::Mutex<Option<String>>,
+    pub(crate) id: tokio::sync::Mutex<Option<(u64, String)>>,
 }
 
 /// The shared state of every route. Cheap to clone.
@@ -132,7 +143,8 @@ impl AppState {
             oauth: OAuthFlow::new(tokens),
             graph,
             authenticator,
-            approot: tokio::sync::OnceCell::new(),
+            approot: std::sync::RwLock::new(None),
+            approot_lookup: tokio::sync::Mutex::new(()),
             folder_ids,
             options,
         })))
@@ -164,17 +176,26 @@ impl AppState {
     }
 
     /// The app folder's id and its full path as Graph writes `parentReference.path`
-    /// (e.g. `/drive/root:/Apps/onedrive-upload`), fetched once.
-    pub async fn approot(&self) -> Result<&(String, String), ApiError> {
-        self.0
-            .approot
-            .get_or_try_init(|| async {
-                let item = self.graph().approot().await?;
-                let id = item.id.clone().ok_or(ApiError::BadGateway)?;
-                let parent = item.parent_reference.as_ref().and_then(|p| p.path.clone()).unwrap_or_else(|| "/drive/root:".into());
-                Ok((id, format!("{}/{}", parent.trim_end_matches('/'), item.name)))
-            })
-            .await
+    /// (e.g. `/drive/root:/Apps/onedrive-upload`), fetched once per account connection.
+    pub async fn approot(&self) -> Result<Arc<AppRoot>, ApiError> {
+        let cached = |connection| match &*self.0.approot.read().unwrap_or_else(|e| e.into_inner()) {
+            Some((c, v)) if *c == connection => Some(v.clone()),
+            _ => None,
+        };
+        let connection = self.tokens().connection();
+        if let Some(v) = cached(connection) {
+            return Ok(v);
+        }
+        let _lookup = self.0.approot_lookup.lock().await;
+        if let Some(v) = cached(connection) {
+            return Ok(v);
+        }
+        let item = self.graph().approot().await?;
+        let id = item.id.clone().ok_or(ApiError::BadGateway)?;
+        let parent = item.parent_reference.as_ref().and_then(|p| p.path.clone()).unwrap_or_else(|| "/drive/root:".into());
+        let value = Arc::new(AppRoot { id, path: format!("{}/{}", parent.trim_end_matches('/'), item.name) });
+        *self.0.approot.write().unwrap_or_else(|e| e.into_inner()) = Some((connection, value.clone()));
+        Ok(value)
     }
 
     /// The slot of an allowed feature folder (case-insensitive), `None` if `folder` is not allowed.

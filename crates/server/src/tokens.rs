@@ -128,6 +128,7 @@ pub struct TokenManager {
     state: RwLock<State>,
     refresh_lock: tokio::sync::Mutex<()>,
     refreshes: AtomicU64,
+    connections: AtomicU64,
 }
 
 fn now_secs() -> u64 {
@@ -156,6 +157,7 @@ impl TokenManager {
             state: RwLock::new(state),
             refresh_lock: tokio::sync::Mutex::new(()),
             refreshes: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
         })
     }
 
@@ -235,6 +237,12 @@ impl TokenManager {
         self.store(&answer).await
     }
 
+    /// Increases each time an account is (re)connected: what was learnt about the drive
+    /// (app folder, feature folder ids) belongs to one connection.
+    pub fn connection(&self) -> u64 {
+        self.connections.load(Ordering::Acquire)
+    }
+
     /// Marks `token` as expired if it is still the current one (Graph answered 401 to it).
     pub fn invalidate(&self, token: &str) {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
@@ -264,6 +272,7 @@ impl TokenManager {
             .await;
         let answer = self.check(answer).await?;
         self.store(&answer).await?;
+        self.connections.fetch_add(1, Ordering::AcqRel);
         tracing::info!("OneDrive account connected");
         Ok(())
     }

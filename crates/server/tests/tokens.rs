@@ -102,6 +102,7 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
     let ok = app.clone().oneshot(Request::get(&callback).header("cookie", &cookie).body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(state.tokens().status(), AccountStatus::Connected);
+    assert_eq!(state.tokens().connection(), 2, "a new connection: drive caches are refetched");
     // The state is single-use.
     let replay = app.clone().oneshot(Request::get(&callback).header("cookie", &cookie).body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);

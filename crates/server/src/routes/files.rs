@@ -86,7 +86,7 @@ fn check_id(id: &str) -> Result<(), ApiError> {
 async fn locate(state: &AppState, id: &str, user: &UserId) -> Result<(DriveItem, Place), ApiError> {
     check_id(id)?;
     let (item, approot) = tokio::try_join!(state.graph().get_item(id), state.approot())?;
-    let place = place(state, &approot.1, &item, user);
+    let place = place(state, &approot.path, &item, user);
     Ok((item, place))
 }
 
@@ -159,15 +159,18 @@ pub struct MoveRequest {
 
 /// The feature folder's id: cached, or looked up / created under the app folder (single-flight per folder).
 async fn folder_id(state: &AppState, slot: &FolderSlot) -> Result<String, ApiError> {
+    let connection = state.tokens().connection();
     let mut cached = slot.id.lock().await;
-    if let Some(id) = cached.as_ref() {
-        return Ok(id.clone());
+    if let Some((c, id)) = cached.as_ref() {
+        if *c == connection {
+            return Ok(id.clone());
+        }
     }
     let item = match state.graph().get_by_path(&[&slot.name]).await {
         Ok(item) => item,
         Err(ApiError::NotFound) => {
             let approot = state.approot().await?;
-            match state.graph().create_folder(&approot.0, &slot.name).await {
+            match state.graph().create_folder(&approot.id, &slot.name).await {
                 Err(ApiError::Conflict(_)) => state.graph().get_by_path(&[&slot.name]).await?,
                 other => other?,
             }
@@ -175,7 +178,7 @@ async fn folder_id(state: &AppState, slot: &FolderSlot) -> Result<String, ApiErr
         Err(e) => return Err(e),
     };
     let id = item.id.ok_or(ApiError::BadGateway)?;
-    *cached = Some(id.clone());
+    *cached = Some((connection, id.clone()));
     Ok(id)
 }
 
