@@ -188,11 +188,17 @@ impl AppState {
         Ok(())
     }
 
-    /// Expires every session whose time has come (run periodically).
+    /// Expires every session whose time has come, and forgets (in memory; SQLite keeps
+    /// them) sessions that ended more than an hour ago. Run periodically.
     pub async fn sweep(&self) -> Result<(), EmulatorError> {
         for session in self.all_sessions() {
             self.expire_if_due(&session).await?;
         }
+        let horizon = now_ms() - FORGET_ENDED_SESSIONS_MS;
+        self.inner.sessions.write().unwrap_or_else(|p| p.into_inner()).retain(|_, s| {
+            let live = s.lock();
+            live.progress.state == SessionState::Active || live.committing || live.progress.expires_ms > horizon
+        });
         Ok(())
     }
 
@@ -223,6 +229,9 @@ impl AppState {
         (genuine && expires.parse::<i64>().ok()? > now_ms()).then(|| item_id.to_owned())
     }
 }
+
+/// Ended sessions stay listed (and answer 404) in memory this long after their expiry.
+const FORGET_ENDED_SESSIONS_MS: i64 = 3600 * 1000;
 
 /// Lifetime of the URLs `GET .../content` redirects to.
 pub const DOWNLOAD_URL_TTL_MS: i64 = 5 * 60 * 1000;

@@ -185,3 +185,20 @@ async fn early_errors_are_readable_while_a_large_body_is_sent() {
     assert_eq!(list[0]["bytesAccepted"], 0);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn defer_commit_waits_for_post() {
+    let emu = start().await;
+    let url = emu.session("root:/later.bin:", json!({"deferCommit": true})).await;
+    let r = put(&emu.http, &url, b"deferred", 0, 8).await;
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.json::<Value>().await.unwrap()["nextExpectedRanges"], json!([]));
+    assert_eq!(emu.get("root:/later.bin").await.status(), 404, "not visible before the commit");
+    let r = emu.http.post(&url).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let item: Value = r.json().await.unwrap();
+    assert_eq!(item["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(b"deferred"));
+    assert_eq!(emu.get("root:/later.bin").await.status(), 200);
+    assert_eq!(emu.http.post(&url).send().await.unwrap().status(), 404);
+    emu.shutdown().await;
+}
