@@ -15,7 +15,6 @@ use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::{verify_hash, Action, Engine, EngineConfig, Event, FailureCode, HttpAnswer, SessionInfo};
 use onedrive_upload_core::protocol::DriveItem;
 use onedrive_upload_core::time::format_millis;
-use serde::Serialize;
 use std::cell::RefCell;
 use std::future::Future;
 use std::rc::Rc;
@@ -114,8 +113,8 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             }
             Action::Done(item) => {
                 slot.remove();
-                let value = JSON::parse(&last_body).ok().filter(|v| v.is_object());
-                let value = value.unwrap_or_else(|| item_to_js(&item));
+                // The engine parsed this very body (the answer that committed the file).
+                let value = JSON::parse(&last_body).map_err(|_| upload_error(FailureCode::Protocol, None, "unreadable driveItem"))?;
                 return finish(value, Some(*item), total, hasher.as_ref(), &progress).await;
             }
             Action::Fail(f) => {
@@ -183,16 +182,16 @@ fn to_event(outcome: Outcome, last_body: &mut String, put: bool) -> Event {
     }
 }
 
-/// The driveItem as a plain JS object (used only when the answer body is not at hand).
-fn item_to_js(item: &DriveItem) -> JsValue {
-    item.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
-}
-
 /// Verifies (when asked) and resolves with the committed driveItem `value`.
 async fn finish(value: JsValue, item: Option<DriveItem>, total: u64, hasher: Option<&Hasher>, progress: &RefCell<Progress>) -> Result<JsValue, JsValue> {
     let item = match item {
         Some(i) => i,
-        None => serde_wasm_bindgen::from_value::<DriveItem>(value.clone()).map_err(|e| upload_error(FailureCode::Protocol, None, &format!("unreadable driveItem: {e}")))?,
+        // Through JSON text: the same serde_json code the engine already uses for driveItems.
+        None => JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .and_then(|s| serde_json::from_str::<DriveItem>(&s).ok())
+            .ok_or_else(|| upload_error(FailureCode::Protocol, None, "the session answered an unreadable driveItem"))?,
     };
     if item.size != total {
         return Err(upload_error(FailureCode::Integrity, None, &format!("the server stored {} bytes, the file has {total}", item.size)));

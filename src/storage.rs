@@ -3,7 +3,7 @@
 use js_sys::{Reflect, JSON};
 use onedrive_upload_core::quickxor::QuickXorHash;
 use onedrive_upload_core::time::parse_millis;
-use serde::{Deserialize, Serialize};
+use crate::error::set;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, Storage};
 
@@ -14,8 +14,7 @@ const MAX_ENTRIES: usize = 32;
 const UNKNOWN_EXPIRY_MS: f64 = 24.0 * 3600.0 * 1000.0;
 
 /// A remembered session.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Saved {
     /// The upload URL (a bearer credential: stays in this origin's storage only).
     pub upload_url: String,
@@ -77,7 +76,13 @@ impl Slot {
     pub fn save(&self, saved: &Saved) {
         let Some(s) = &self.storage else { return };
         purge(s, &self.key, saved.saved_at);
-        let Ok(value) = serde_wasm_bindgen::to_value(saved) else { return };
+        let value = js_sys::Object::new();
+        set(&value, "uploadUrl", &saved.upload_url.as_str().into());
+        if let Some(e) = &saved.expiration_date_time {
+            set(&value, "expirationDateTime", &e.as_str().into());
+        }
+        set(&value, "chunkSize", &(saved.chunk_size as f64).into());
+        set(&value, "savedAt", &saved.saved_at.into());
         if let Some(text) = JSON::stringify(&value).ok().and_then(|t| t.as_string()) {
             let _ = s.set_item(&self.key, &text);
         }
@@ -93,7 +98,14 @@ impl Slot {
 
 fn read(s: &Storage, key: &str) -> Option<Saved> {
     let text = s.get_item(key).ok()??;
-    serde_wasm_bindgen::from_value(JSON::parse(&text).ok()?).ok()
+    let v = JSON::parse(&text).ok()?;
+    let get = |k: &str| Reflect::get(&v, &k.into()).ok();
+    Some(Saved {
+        upload_url: get("uploadUrl")?.as_string()?,
+        expiration_date_time: get("expirationDateTime").and_then(|e| e.as_string()),
+        chunk_size: get("chunkSize")?.as_f64()? as u64,
+        saved_at: get("savedAt")?.as_f64()?,
+    })
 }
 
 /// Removes unreadable and expired entries of ours, then the oldest while more than `MAX_ENTRIES - 1` remain.
