@@ -6,6 +6,7 @@
 // node bench/sizes.mjs --pkg pkg [--profiling-wasm path/to/onedrive_upload_bg.wasm]
 
 import { execFileSync } from "node:child_process";
+import zlib from "node:zlib";
 import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -115,6 +116,7 @@ function wasmBreakdown(file) {
       }
     } else {
       sections[id] = (sections[id] || 0) + size;
+      if (id === 11) sections.dataBytes = buf.subarray(pos, end);
       if (id === 2) {
         let count;
         let p;
@@ -191,6 +193,9 @@ function wasmBreakdown(file) {
     console.log(`\nlargest wasm functions`);
     for (const [b, n] of top) console.log(`${String(b).padStart(7)}  ${crateOf(n).padEnd(22)} ${n.slice(0, 150)}`);
   }
+  const dataGz = sections.dataBytes ? zlib.gzipSync(sections.dataBytes, { level: 9 }).length : 0;
+  const printable = sections.dataBytes ? sections.dataBytes.toString("latin1").match(/[ -~]{6,}/g) || [] : [];
+  console.log(`\ndata section: ${sections[11] || 0} B raw, ${dataGz} B gzip -9 alone; ${printable.reduce((a, x) => a + x.length, 0)} B of it is printable text in runs of >= 6 chars (messages, names)`);
   console.log(`\nwasm code by crate (${file}; names kept; code section ${code} B, data section ${sections[11] || 0} B)`);
   console.log("| crate | code bytes | share | functions |");
   console.log("| --- | ---: | ---: | ---: |");
