@@ -140,3 +140,23 @@ async fn resume_false_stores_nothing() {
     handle.cancel();
     assert_eq!(code_of(&wait(handle.promise()).await.unwrap_err()), "aborted");
 }
+
+#[wasm_bindgen_test]
+async fn abort_cuts_a_retry_after_wait_short() {
+    let t = token("abortwait").await;
+    let emu = emulator().await;
+    let tf = TestFile::new(&unique("abortwait"), 2 * 327_680, 25);
+    fault(&emu, &format!(r#"{{"name":"{}","status":429,"retryAfter":"30"}}"#, tf.file.name())).await;
+    let controller = AbortController::new().unwrap();
+    let o = options(&t, CHUNKED);
+    set(&o, "signal", &controller.signal());
+    let promise = upload_file(tf.file.clone().into(), o.into());
+    // Retry-After is honoured: the upload is still waiting its 30 s when the abort comes.
+    TimeoutFuture::new(300).await;
+    controller.abort();
+    let err = wait(promise).await.expect_err("still waiting out Retry-After: 30");
+    assert_eq!(code_of(&err), "aborted");
+    let rows = sessions(&emu, &tf.file.name()).await;
+    assert_eq!(rows[0].state, "cancelled");
+    assert_eq!(rows[0].put_requests, 1, "the throttled PUT only");
+}
