@@ -119,6 +119,7 @@ describe("demo page", { timeout: 300_000 }, () => {
     await pollUntil(async () => (await sessions(server.emulator, "pause.bin")).length > 0, "pause.bin's session");
     await page.getByRole("button", { name: "Pause pause.bin" }).click();
     assert.equal(await row("pause.bin").getAttribute("data-state"), "paused");
+    await screenshot(page, "demo-page-in-progress");
 
     // Cancel cancel.bin while its first PUT is held by the emulator.
     await pollUntil(async () => (await sessions(server.emulator, "cancel.bin")).length > 0, "cancel.bin's session");
