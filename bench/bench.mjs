@@ -176,15 +176,24 @@ async function main() {
     ],
   });
   const chromiumVersion = browser.version();
-  const page = await browser.newPage();
-  page.on("console", (m) => { if (m.type() === "error") console.error("[page]", m.text()); });
-  page.on("pageerror", (e) => console.error("[page error]", e.message));
-  await page.goto(`${SERVER}/`);
-  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
-  await page.setInputFiles("#file", FILE);
-  const setup = await page.evaluate((o) => window.B.setup(o), { token: tokenInfo.token, emulator, chunk: CHUNK });
+  // A tab: a page in its own browser context (so its own renderer process), set up with the file.
+  const openTab = async (context) => {
+    const before = new Set((await processGroups(browser)).renderer);
+    const page = await context.newPage();
+    page.on("console", (m) => { if (m.type() === "error") console.error("[page]", m.text()); });
+    page.on("pageerror", (e) => console.error("[page error]", e.message));
+    await page.goto(`${SERVER}/`);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 30000 });
+    await page.setInputFiles("#file", FILE);
+    const setup = await page.evaluate((o) => window.B.setup(o), { token: tokenInfo.token, emulator, chunk: CHUNK });
+    const all = (await processGroups(browser)).renderer;
+    const fresh = all.filter((p) => !before.has(p));
+    const cdp = await page.context().newCDPSession(page); // Runtime.getHeapUsage sampling
+    return { page, cdp, setup, renderers: fresh.length ? fresh : all };
+  };
+  const mainTab = await openTab(await browser.newContext());
+  const { page, setup } = mainTab;
   const groups = await processGroups(browser);
-  const pageCdp = await page.context().newCDPSession(page); // Runtime.getHeapUsage sampling
   let kinds = args.only ? String(args.only).split(",") : await page.evaluate(() => window.B.uploaders);
   if (setup.pkgError) {
     console.error(`pkg/ not loadable (${setup.pkgError}): running without the uploadFile uploaders`);
@@ -198,9 +207,9 @@ async function main() {
 
   const sessions = async (name) => getJson(`${emulator}/_emulator/sessions?name=${encodeURIComponent(name)}`);
   let seq = 0;
-  const uploadOnce = async (kind, run, extra = {}) => {
+  const uploadOnce = async (kind, run, extra = {}, tab = mainTab) => {
     const name = `bench-${SIZE / 1048576}-${kind}-${run}-${seq++}.bin`;
-    const procGroups = { renderer: groups.renderer, browser: groups.browser, network: groups.network };
+    const procGroups = { renderer: tab.renderers, browser: groups.browser, network: groups.network };
     if (SERVER_PID) procGroups.server = [SERVER_PID];
     const stop = startProcSampler(procGroups);
     const heap = { used: 0, embedder: 0, backing: 0, n: 0 };
@@ -208,7 +217,7 @@ async function main() {
     const heapLoop = (async () => {
       while (sampling) {
         try {
-          const h = await pageCdp.send("Runtime.getHeapUsage");
+          const h = await tab.cdp.send("Runtime.getHeapUsage");
           heap.used = Math.max(heap.used, h.usedSize || 0);
           heap.embedder = Math.max(heap.embedder, h.embedderHeapUsedSize || 0);
           heap.backing = Math.max(heap.backing, h.backingStorageSize || 0);
@@ -217,7 +226,7 @@ async function main() {
         await new Promise((res) => setTimeout(res, 50));
       }
     })();
-    const r = await page.evaluate(([k, n]) => window.B.run(k, n), [kind, name]);
+    const r = await tab.page.evaluate(([k, n]) => window.B.run(k, n), [kind, name]);
     sampling = false;
     await heapLoop;
     r.proc = stop();
@@ -228,7 +237,7 @@ async function main() {
     const s = ss.find((x) => x.state === "completed") || ss[0];
     r.session = s ? { putRequests: s.putRequests, bytesReceived: s.bytesReceived, state: s.state, count: ss.length } : null;
     if (!r.item || r.item.size !== SIZE) throw new Error(`${kind}: bad item ${JSON.stringify(r.item)}`);
-    const del = await page.evaluate((id) => window.B.remove(id), r.item.id);
+    const del = await tab.page.evaluate((id) => window.B.remove(id), r.item.id);
     if (del >= 300) console.error(`warning: DELETE ${r.item.id} -> ${del}`);
     Object.assign(r, extra);
     return r;
@@ -253,6 +262,23 @@ async function main() {
   const hashes = new Set(result.uploads.map((u) => u.item.hash));
   result.allHashesEqual = hashes.size === 1;
   if (!result.allHashesEqual) console.error(`WARNING: uploads committed different hashes: ${[...hashes].join(" ")}`);
+
+  // Memory pass: each uploader alone in a fresh browser context (own renderer, no garbage left by
+  // the uploader before it), one upload each; peaks of that renderer, V8 heap and ArrayBuffers.
+  if (!args["no-memory-pass"]) {
+    result.memory = [];
+    for (const k of kinds) {
+      const context = await browser.newContext();
+      const tab = await openTab(context);
+      const r = await uploadOnce(k, "mem", {}, tab);
+      result.memory.push(r);
+      console.error(
+        `memory ${k.padEnd(14)} renderer ${tab.renderers.join(",")}: RSS ${fmt(mib(r.proc.renderer.peakBytes))} MiB, anon ${fmt(mib(r.proc.renderer.anonPeakBytes))} MiB,` +
+          ` V8 heap ${fmt(mib(r.cdpHeap.usedMaxBytes))} MiB, ArrayBuffers ${fmt(mib(r.cdpHeap.backingStoreMaxBytes))} MiB, wasm ${fmt(mib(r.wasmMaxBytes))} MiB`,
+      );
+      await context.close();
+    }
+  }
 
   // Time to first byte on the wire, with the CDP Network domain on (separate pass: it costs time).
   if (TTFB_RUNS > 0) {
@@ -395,6 +421,18 @@ async function main() {
       `| ${k} | ${fmt(s.mbps)} | ${s.mbpsAll.join(" ")} | ${fmt(s.rendererPeakMiB)} | ${fmt(s.rendererAnonPeakMiB)} | ${fmt(s.cdpHeapPeakMiB)} | ${fmt(s.arrayBufferPeakMiB)} | ${fmt(s.wasmMemMiB)} |` +
         ` ${fmt(s.browserAnonPeakMiB)} | ${fmt(s.rendererCpuS, 2)} | ${fmt(s.browserCpuS, 2)} | ${fmt(s.networkCpuS, 2)} | ${fmt(s.serverCpuS, 2)} | ${s.putRequests ?? "-"} | ${fmt(s.ttfbMs)} |`,
     );
+  }
+  if (result.memory) {
+    lines.push("");
+    lines.push(`Memory, each uploader alone in a fresh renderer (one ${SIZE / 1048576} MiB upload; peaks during the upload)`);
+    lines.push("| uploader | renderer RSS MiB | renderer anon MiB | V8 heap MiB | ArrayBuffers MiB | wasm memory MiB | browser anon MiB | network-svc anon MiB |");
+    lines.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const r of result.memory) {
+      lines.push(
+        `| ${r.kind} | ${fmt(mib(r.proc.renderer.peakBytes))} | ${fmt(mib(r.proc.renderer.anonPeakBytes))} | ${fmt(mib(r.cdpHeap.usedMaxBytes))} |` +
+          ` ${fmt(mib(r.cdpHeap.backingStoreMaxBytes))} | ${fmt(mib(r.wasmMaxBytes))} | ${fmt(mib(r.proc.browser.anonPeakBytes))} | ${fmt(mib(r.proc.network.anonPeakBytes))} |`,
+      );
+    }
   }
   lines.push("");
   lines.push("| ratio | median | per run | target |");
