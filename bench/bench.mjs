@@ -280,6 +280,36 @@ async function main() {
     }
   }
 
+  // Read-path demo: hash the file in wasm via Blob.arrayBuffer() per piece vs a BYOB reader, fresh tab each.
+  if (args["read-demo"]) {
+    result.readDemo = [];
+    for (const mode of ["arrayBuffer", "byob"]) {
+      const context = await browser.newContext();
+      const tab = await openTab(context);
+      const heap = { backing: 0 };
+      let on = true;
+      const loop = (async () => {
+        while (on) {
+          try { heap.backing = Math.max(heap.backing, (await tab.cdp.send("Runtime.getHeapUsage")).backingStorageSize || 0); } catch {}
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      })();
+      const stop = startProcSampler({ renderer: tab.renderers, browser: groups.browser });
+      const r = await tab.page.evaluate((m) => window.B.hashFile(m), mode);
+      on = false;
+      await loop;
+      r.proc = stop();
+      r.arrayBufferPeakBytes = heap.backing;
+      r.gbps = r.bytes / 1e9 / (r.ms / 1000);
+      result.readDemo.push(r);
+      console.error(
+        `read+hash ${mode.padEnd(11)} ${fmt(r.gbps, 2)} GB/s, ArrayBuffers peak ${fmt(mib(heap.backing))} MiB, renderer anon ${fmt(mib(r.proc.renderer.anonPeakBytes))} MiB,` +
+          ` CPU renderer ${fmt(r.proc.renderer.cpuSeconds, 2)} s browser ${fmt(r.proc.browser.cpuSeconds, 2)} s (${r.hash})`,
+      );
+      await context.close();
+    }
+  }
+
   // Time to first byte on the wire, with the CDP Network domain on (separate pass: it costs time).
   if (TTFB_RUNS > 0) {
     const cdp = await page.context().newCDPSession(page);

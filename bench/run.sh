@@ -116,7 +116,7 @@ if has browser; then
   start_server 0
   log "server $URL (pid $SERVER_PID); browser session: ${SIZE_MIB} MiB x $RUNS runs"
   node bench/bench.mjs --server "$URL" --server-pid "$SERVER_PID" --size-mib "$SIZE_MIB" --runs "$RUNS" \
-    --chunk-mib "$CHUNK_MIB" --ttfb-runs "$TTFB_RUNS" --qxh --out "$RES/browser.json" \
+    --chunk-mib "$CHUNK_MIB" --ttfb-runs "$TTFB_RUNS" --qxh --read-demo --out "$RES/browser.json" \
     ${UPLOADERS:+--only "$UPLOADERS"} ${HEAP_PROFILE:+--heap-profile "$HEAP_PROFILE"} 2>&1 | tee "$RES/browser.md"
   stop_server
 fi

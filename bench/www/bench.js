@@ -228,6 +228,40 @@ window.B = {
     return r.status;
   },
 
+  /**
+   * Reads the whole file in 2 MiB pieces and hashes it in wasm (bench/qxh-wasm), either the way
+   * src/hasher.rs does (Blob.slice().arrayBuffer(): a fresh ArrayBuffer per piece) or through a
+   * BYOB stream reader that refills one reused ArrayBuffer. Shows what the read path costs.
+   */
+  async hashFile(mode) {
+    const q = await import("./qxh/qxh_wasm.js");
+    await q.default();
+    const file = document.getElementById("file").files[0];
+    const PIECE = 2 * 1024 * 1024;
+    const h = new q.Hasher();
+    if (globalThis.gc) globalThis.gc();
+    const t0 = performance.now();
+    if (mode === "arrayBuffer") {
+      for (let a = 0; a < file.size; a += PIECE) {
+        const buf = await file.slice(a, Math.min(a + PIECE, file.size)).arrayBuffer();
+        h.update(new Uint8Array(buf));
+      }
+    } else {
+      const reader = file.stream().getReader({ mode: "byob" });
+      let buf = new ArrayBuffer(PIECE);
+      for (;;) {
+        const { value, done } = await reader.read(new Uint8Array(buf));
+        if (done) break;
+        h.update(value);
+        buf = value.buffer;
+      }
+    }
+    const ms = performance.now() - t0;
+    const hash = h.finalize();
+    h.free();
+    return { mode, ms, bytes: file.size, hash };
+  },
+
   /** QuickXorHash GB/s in wasm (bench/qxh-wasm): in wasm memory, and from a JS Uint8Array (one copy in). */
   async qxh(mib, iters) {
     const q = await import("./qxh/qxh_wasm.js");

@@ -36,3 +36,32 @@ impl Buffer {
 pub fn hash_bytes(data: &[u8]) -> String {
     QuickXorHash::hash(data)
 }
+
+/// An incremental QuickXorHash for JS callers that feed the file piece by piece.
+#[wasm_bindgen]
+pub struct Hasher(QuickXorHash);
+
+#[wasm_bindgen]
+impl Hasher {
+    /// A hasher at byte 0.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Hasher {
+        Hasher(QuickXorHash::new())
+    }
+
+    /// Feeds the next bytes (wasm-bindgen copies them into wasm memory).
+    pub fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    /// The hash (base64) of everything fed so far.
+    pub fn finalize(&self) -> String {
+        self.0.finalize()
+    }
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Hasher::new()
+    }
+}
