@@ -55,7 +55,8 @@ impl Slot {
     /// The slot of `file` for this session endpoint; `enabled: false` gives a slot that stores nothing.
     pub fn open(file: &File, endpoint: &str, enabled: bool) -> Slot {
         let storage = if enabled { local_storage() } else { None };
-        let fingerprint = format!("{}\u{0}{}\u{0}{}\u{0}{}\u{0}{}", file.name(), file.size(), file.last_modified(), file.type_(), endpoint);
+        let (size, modified) = (file.size() as u64, file.last_modified() as i64);
+        let fingerprint = format!("{}\u{0}{size}\u{0}{modified}\u{0}{}\u{0}{endpoint}", file.name(), file.type_());
         Slot { storage, key: format!("{PREFIX}{}", QuickXorHash::hash(fingerprint.as_bytes())) }
     }
 
