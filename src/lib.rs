@@ -14,6 +14,9 @@ mod session;
 mod storage;
 mod xhr;
 
+#[cfg(test)]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 use control::Control;
 use js_sys::Promise;
 use std::rc::Rc;

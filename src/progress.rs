@@ -63,3 +63,44 @@ impl Progress {
         let _ = f.call1(&JsValue::UNDEFINED, &p); // a throwing callback never breaks the upload
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn recorder() -> (Function, Rc<RefCell<Vec<JsValue>>>) {
+        let seen: Rc<RefCell<Vec<JsValue>>> = Rc::default();
+        let s = seen.clone();
+        let f = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| s.borrow_mut().push(p));
+        (f.into_js_value().unchecked_into(), seen)
+    }
+
+    fn num(p: &JsValue, k: &str) -> JsValue {
+        js_sys::Reflect::get(p, &k.into()).unwrap()
+    }
+
+    #[wasm_bindgen_test]
+    fn speed_eta_and_never_backwards() {
+        let (f, seen) = recorder();
+        let mut p = Progress::new(Some(f), 10_000);
+        p.report(0, 0, 1000.0);
+        assert!(num(&seen.borrow()[0], "etaSeconds").is_null(), "unknown speed: no ETA");
+        p.report(2000, 1000, 2000.0);
+        let last = seen.borrow().last().unwrap().clone();
+        assert_eq!(num(&last, "bytesPerSecond").as_f64(), Some(2000.0));
+        assert_eq!(num(&last, "etaSeconds").as_f64(), Some(4.0));
+        p.report(500, 500, 2100.0); // a retry went back; acknowledged stays
+        let last = seen.borrow().last().unwrap().clone();
+        assert_eq!(num(&last, "bytesAcknowledged").as_f64(), Some(1000.0));
+        assert_eq!(num(&last, "bytesSent").as_f64(), Some(1000.0), "sent is never below acknowledged");
+        p.complete();
+        let last = seen.borrow().last().unwrap().clone();
+        assert_eq!(num(&last, "bytesSent").as_f64(), Some(10_000.0));
+        assert_eq!(num(&last, "bytesAcknowledged").as_f64(), Some(10_000.0));
+        assert_eq!(num(&last, "totalBytes").as_f64(), Some(10_000.0));
+        assert_eq!(num(&last, "etaSeconds").as_f64(), Some(0.0));
+    }
+}

@@ -130,3 +130,63 @@ fn purge(s: &Storage, keep: &str, now: f64) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn file(name: &str) -> File {
+        let bag = web_sys::FilePropertyBag::new();
+        bag.set_last_modified(1_700_000_000_000.0);
+        File::new_with_str_sequence_and_options(&js_sys::Array::of1(&"abc".into()), name, &bag).unwrap()
+    }
+
+    fn ours(s: &Storage) -> usize {
+        (0..s.length().unwrap()).filter_map(|i| s.key(i).unwrap()).filter(|k| k.starts_with(PREFIX)).count()
+    }
+
+    fn saved(at: f64, expiry: Option<&str>) -> Saved {
+        Saved { upload_url: "http://x/upload/1".into(), expiration_date_time: expiry.map(Into::into), chunk_size: 327_680, saved_at: at }
+    }
+
+    #[wasm_bindgen_test]
+    fn stores_loads_removes_and_stays_bounded() {
+        let s = local_storage().unwrap();
+        s.clear().unwrap();
+        let now = js_sys::Date::now();
+        let a = Slot::open(&file("a.bin"), "/api/cloud/file", true);
+        a.save(&saved(now, Some("2999-01-01T00:00:00Z")));
+        let back = a.load(now).unwrap();
+        assert_eq!((back.upload_url.as_str(), back.chunk_size), ("http://x/upload/1", 327_680));
+        assert!(Slot::open(&file("a.bin"), "/other", true).load(now).is_none(), "the endpoint is part of the fingerprint");
+        a.remove();
+        assert!(a.load(now).is_none());
+        for i in 0..(MAX_ENTRIES + 8) {
+            Slot::open(&file(&format!("f{i}.bin")), "/e", true).save(&saved(now + i as f64, None));
+        }
+        assert_eq!(ours(&s), MAX_ENTRIES);
+        assert!(Slot::open(&file("f0.bin"), "/e", true).load(now).is_none(), "the oldest went first");
+        assert!(Slot::open(&file(&format!("f{}.bin", MAX_ENTRIES + 7)), "/e", true).load(now).is_some());
+        s.clear().unwrap();
+    }
+
+    #[wasm_bindgen_test]
+    fn expired_and_unreadable_entries_are_dropped() {
+        let s = local_storage().unwrap();
+        s.clear().unwrap();
+        let now = js_sys::Date::now();
+        let old = Slot::open(&file("old.bin"), "/e", true);
+        old.save(&saved(now, Some("2001-01-01T00:00:00Z")));
+        assert!(old.load(now).is_none());
+        assert_eq!(ours(&s), 0, "an expired entry is removed when read");
+        old.save(&saved(now - 2.0 * UNKNOWN_EXPIRY_MS, None));
+        s.set_item(&format!("{PREFIX}junk"), "{not json").unwrap();
+        Slot::open(&file("new.bin"), "/e", true).save(&saved(now, None));
+        assert_eq!(ours(&s), 1, "expired and unreadable entries are purged on save");
+        let off = Slot::open(&file("off.bin"), "/e", false);
+        off.save(&saved(now, None));
+        assert!(off.load(now).is_none(), "resume: false stores nothing");
+        s.clear().unwrap();
+    }
+}

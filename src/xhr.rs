@@ -166,3 +166,20 @@ pub fn retry_after_ms(value: &str) -> Option<u64> {
     }
     Some((at - now_ms()).max(0.0) as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(retry_after_ms("1"), Some(1000));
+        assert_eq!(retry_after_ms(" 30 "), Some(30_000));
+        assert_eq!(retry_after_ms("soon"), None);
+        assert_eq!(retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT"), Some(0), "a past date: no wait");
+        let future = js_sys::Date::new(&(now_ms() + 60_000.0).into()).to_utc_string();
+        let ms = retry_after_ms(&String::from(future)).unwrap();
+        assert!((58_000..=60_000).contains(&ms), "{ms}");
+    }
+}
