@@ -62,3 +62,16 @@ async fn a_corrupted_hash_is_an_integrity_error_with_both_hashes() {
     let message = prop(&err, "message").as_string().unwrap();
     assert!(message.contains(&local) && message.contains(&server), "{message}");
 }
+
+#[wasm_bindgen_test]
+async fn verify_false_skips_the_hash_comparison() {
+    let f = with_faults(
+        "noverify",
+        &[r#"{"name":"{name}","corruptHash":true}"#],
+        Some(r#"{"chunkSize":327680,"verify":false}"#),
+    )
+    .await;
+    let item = f.result.expect("not verified, so not rejected");
+    assert_ne!(item_hash(&item), f.file.hash(), "the server did report a wrong hash");
+    assert!(f.file.same_as(&content(&f.emulator, &prop(&item, "id").as_string().unwrap()).await));
+}
