@@ -1,6 +1,6 @@
 //! Streaming a request body to a file at an offset while hashing it, without ever holding
-//! the whole body: frames go through a bounded channel to a blocking writer thread that
-//! coalesces them into large writes and feeds the QuickXorHash.
+//! the whole body: frames are gathered into ~1 MiB chunks that go through a bounded channel
+//! to a blocking writer thread, which writes them and feeds the QuickXorHash.
 
 use axum::body::{Body, Bytes};
 use futures_util::StreamExt;
@@ -9,10 +9,10 @@ use std::fs::OpenOptions;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
-/// Writes are coalesced up to this size.
+/// Frames are gathered into chunks of about this size.
 const WRITE_BUFFER: usize = 1 << 20;
-/// Frames in flight between the socket and the writer.
-const CHANNEL_FRAMES: usize = 32;
+/// Chunks in flight between the socket and the writer.
+const CHANNEL_FRAMES: usize = 8;
 
 /// How reading a body ended.
 #[derive(Debug)]
@@ -45,6 +45,8 @@ pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64
     let mut received = 0u64;
     let mut broken = false;
     let mut limited = false;
+    // Small frames are gathered here so the writer thread wakes once per ~1 MiB.
+    let mut batch: Vec<u8> = Vec::new();
     while let Some(frame) = stream.next().await {
         let Ok(mut frame) = frame else {
             broken = true;
@@ -63,9 +65,24 @@ pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64
             broken = true;
             break;
         }
-        if tx.send(Some(frame)).await.is_err() {
+        let chunk = if batch.is_empty() && frame.len() >= WRITE_BUFFER / 4 {
+            frame
+        } else {
+            if batch.capacity() == 0 {
+                batch.reserve_exact(WRITE_BUFFER);
+            }
+            batch.extend_from_slice(&frame);
+            if batch.len() < WRITE_BUFFER - 16 * 1024 {
+                continue;
+            }
+            Bytes::from(std::mem::take(&mut batch))
+        };
+        if tx.send(Some(chunk)).await.is_err() {
             break; // the writer failed; its error is reported below
         }
+    }
+    if !broken && !limited && !batch.is_empty() {
+        let _ = tx.send(Some(Bytes::from(batch))).await; // a failed writer reports below
     }
     // `None` tells the writer the body is complete; dropping the sender instead (a broken or
     // cut body, or this future dropped with its connection) makes it stop without flushing.
@@ -94,37 +111,18 @@ pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64
 fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Option<Bytes>>, path: PathBuf, offset: u64, mut hash: QuickXorHash) -> io::Result<(QuickXorHash, u64)> {
     let mut file = OpenOptions::new().write(true).open(path)?;
     file.seek(SeekFrom::Start(offset))?;
-    let mut buf: Vec<u8> = Vec::new();
     let mut written = 0u64;
-    let mut flush = |file: &mut std::fs::File, data: &[u8], hash: &mut QuickXorHash| -> io::Result<()> {
-        hash.update(data);
-        file.write_all(data)?;
-        written += data.len() as u64;
-        Ok(())
-    };
     loop {
-        let frame = match rx.blocking_recv() {
-            Some(Some(frame)) => frame,
-            Some(None) => break,
+        match rx.blocking_recv() {
+            Some(Some(chunk)) => {
+                hash.update(&chunk);
+                file.write_all(&chunk)?;
+                written += chunk.len() as u64;
+            }
+            Some(None) => return Ok((hash, written)),
             None => return Err(io::Error::new(io::ErrorKind::Interrupted, "body abandoned")),
-        };
-        if buf.is_empty() && frame.len() >= WRITE_BUFFER / 4 {
-            flush(&mut file, &frame, &mut hash)?;
-            continue;
-        }
-        if buf.capacity() == 0 {
-            buf.reserve_exact(WRITE_BUFFER);
-        }
-        buf.extend_from_slice(&frame);
-        if buf.len() >= WRITE_BUFFER - 16 * 1024 {
-            flush(&mut file, &buf, &mut hash)?;
-            buf.clear();
         }
     }
-    if !buf.is_empty() {
-        flush(&mut file, &buf, &mut hash)?;
-    }
-    Ok((hash, written))
 }
 
 #[cfg(test)]
