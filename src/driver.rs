@@ -12,7 +12,7 @@ use futures_util::future::{join, select, Either};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
-use onedrive_upload_core::engine::{verify_hash, Action, Engine, EngineConfig, Event, FailureCode, HttpAnswer, SessionInfo};
+use onedrive_upload_core::engine::{verify_hash, Action, Engine, EngineConfig, Event, FailureCode, HttpAnswer};
 use onedrive_upload_core::protocol::DriveItem;
 use onedrive_upload_core::time::format_millis;
 use std::cell::RefCell;
@@ -48,13 +48,9 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let config = EngineConfig { total, chunk, retry: options.retry };
     let mut engine = Engine::new(config, Box::new(js_sys::Math::random)).map_err(|e| upload_error(FailureCode::Protocol, None, &e.to_string()))?;
     let mut upload_url = saved.as_ref().map(|s| s.upload_url.clone());
-    let mut action = match &saved {
-        Some(s) => {
-            let expires_at_ms = s.expiration_date_time.as_ref().map(|_| s.expires_at_ms() as i64);
-            engine.start_resumed(SessionInfo { expires_at_ms, next_expected_ranges: Vec::new() }, now_ms() as i64)
-        }
-        None => engine.start(false, now_ms() as i64),
-    };
+    // A stored session (never an expired one: `load` drops those) is probed with a status GET;
+    // if it is gone (404/401) the engine asks for a new one.
+    let mut action = engine.start(saved.is_some(), now_ms() as i64);
     let mut last_body = String::new();
     let mut stored_expiry = engine.expires_at_ms();
     loop {
