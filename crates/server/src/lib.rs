@@ -225,6 +225,9 @@ fn cors(options: &Options) -> CorsLayer {
         }))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // The library's session request uses `credentials: "include"` (cookie-authenticated
+        // sites); the origin is always echoed from the allow-list, never `*`.
+        .allow_credentials(true)
         .max_age(Duration::from_secs(600))
 }
 

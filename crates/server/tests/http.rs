@@ -38,6 +38,10 @@ async fn cors_only_for_configured_and_dev_loopback_origins() {
         let response = app.clone().oneshot(preflight(origin)).await.unwrap();
         let header = response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned());
         assert_eq!(header.as_deref() == Some(origin), allowed, "{origin}");
+        if allowed {
+            // The library sends the session request with credentials: include.
+            assert_eq!(response.headers().get("access-control-allow-credentials").unwrap(), "true", "{origin}");
+        }
     }
 }
 
