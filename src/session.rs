@@ -58,7 +58,7 @@ async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Sess
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
         headers.push(("Content-Type".into(), "application/json".into()));
     }
-    let req = Request { method: "POST", url, headers: &headers, body: Body::Text(&body), with_credentials: true, stall_ms: None };
+    let req = Request { method: "POST", url, headers: &headers, body: Body::Text(&body), with_credentials: true, stall_ms: Some(options.stall_timeout_ms) };
     match xhr::send(req, None).await {
         Outcome::Answer { status, body, .. } if (200..300).contains(&status) => {
             JSON::parse(&body).map_err(|_| (Some(status), "the session endpoint answered something that is not JSON".into()))
