@@ -85,7 +85,7 @@ async function main(): Promise<void> {
       for (const [index, file] of files.entries()) {
         uploaded.push(index === 0 ? await uploadWithEveryOption(file, token) : await uploadWithEndpoint(file, token));
       }
-      result.textContent = JSON.stringify(uploaded);
+      result.textContent = JSON.stringify(uploaded, null, 2);
       status.textContent = "Done";
     } catch (error) {
       const e = error as Error & { code?: string; status?: number };
