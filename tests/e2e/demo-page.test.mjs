@@ -240,16 +240,19 @@ describe("demo page", { timeout: 300_000 }, () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByLabel("Files at once").fill("1");
     await trackConcurrency();
-    // Drop two files on the drop box, as a drag from the desktop does.
+    // Drop three files (one empty) on the drop box, as a drag from the desktop does.
     const dataTransfer = await page.evaluateHandle(() => {
       const transfer = new DataTransfer();
       transfer.items.add(new File(["first dropped file\n".repeat(2000)], "dropped-1.txt", { type: "text/plain" }));
       transfer.items.add(new File(["second dropped file\n".repeat(3000)], "dropped-2.txt", { type: "text/plain" }));
+      transfer.items.add(new File([], "dropped-empty.txt", { type: "text/plain" }));
       return transfer;
     });
     await page.dispatchEvent("#drop", "drop", { dataTransfer });
     const id1 = await expectDone("dropped-1.txt");
     await expectDone("dropped-2.txt");
+    const emptyId = await expectDone("dropped-empty.txt");
+    assert.equal((await storedBytes(server.emulator, emptyId)).length, 0);
     assert.equal(await page.evaluate(() => window.maxUploading), 1);
     assert.equal((await storedBytes(server.emulator, id1)).toString(), "first dropped file\n".repeat(2000));
     // Nothing is wider than the phone's screen.
