@@ -32,7 +32,6 @@ fi
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
@@ -41,11 +40,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# npm packages used by the browser end-to-end and bundling tests (locked).
-if [ -f tests/e2e/package-lock.json ]; then
-  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
-    log "installing npm packages for tests/e2e"
-    (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+# Locked npm packages: tools/ (binaryen's wasm-opt for wasm-pack; Debian 12's wasm-opt 108
+# mis-optimises wasm-bindgen 0.2.130 output) and the browser end-to-end tests.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+for dir in tools tests/e2e; do
+  [ -f "$dir/package-lock.json" ] || continue
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "installing npm packages for $dir"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-fi
+done
 log "ready"

@@ -3,7 +3,8 @@
 # with its embedded OneDrive emulator and serves www/ on http://127.0.0.1:8000/ until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+# wasm-pack runs the first wasm-opt on PATH: the pinned npm binaryen (see tools/package.json).
+export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 bash scripts/bootstrap.sh
 wasm-pack build --target web --release
 cargo build --profile service -p onedrive-upload-server

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-export PATH="$HOME/.cargo/bin:$PATH"
+# wasm-pack runs the first wasm-opt on PATH: the pinned npm binaryen (see tools/package.json).
+export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER=/usr/bin/chromedriver
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
