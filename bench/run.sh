@@ -57,15 +57,18 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SERVER_BIN="$CARGO_TARGET_DIR/service/onedrive-upload-server"
-# Debian 12's binaryen (wasm-opt 108) mis-optimises wasm-bindgen 0.2.130 output: it exports the funcref
-# table as __wbindgen_externrefs, so init() throws "WebAssembly.Table.set(): Argument 1 is invalid for
-# table". Older than 116: put the pinned npm binaryen (bench/node_modules) first on wasm-pack's PATH.
+# wasm-pack runs the first wasm-opt on PATH. Debian 12's (binaryen 108) mis-optimises wasm-bindgen
+# 0.2.130 output (init() throws "WebAssembly.Table.set(): Argument 1 is invalid for table"), so, like
+# scripts/test.sh, use the pinned npm binaryen: tools/ (scripts/bootstrap.sh), else bench/node_modules.
 WASM_OPT_PATH=$PATH
-WASM_OPT_NOTE="wasm-opt $(wasm-opt --version 2>/dev/null | awk '{print $3}')"
-if [ "$(wasm-opt --version 2>/dev/null | awk '{print $3}')" -lt 116 ] 2>/dev/null || ! command -v wasm-opt >/dev/null; then
-  WASM_OPT_PATH="$ROOT/bench/node_modules/binaryen/bin:$PATH"
-  WASM_OPT_NOTE="system wasm-opt too old; using npm binaryen $(node -p 'require("./bench/node_modules/binaryen/package.json").version' 2>/dev/null)"
-fi
+WASM_OPT_NOTE="system wasm-opt"
+for d in "$ROOT/tools/node_modules/binaryen/bin" "$ROOT/bench/node_modules/binaryen/bin"; do
+  if [ -x "$d/wasm-opt" ]; then
+    WASM_OPT_PATH="$d:$PATH"
+    WASM_OPT_NOTE="wasm-opt from ${d#"$ROOT"/}"
+    break
+  fi
+done
 PKG=${BENCH_PKG:-$ROOT/pkg}  # wasm-pack output dir (BENCH_PKG overrides, e.g. to not touch a shared pkg/)
 
 # ------------------------------------------------------------------ build
