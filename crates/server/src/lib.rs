@@ -228,6 +228,7 @@ fn cors(options: &Options) -> CorsLayer {
         // The library's session request uses `credentials: "include"` (cookie-authenticated
         // sites); the origin is always echoed from the allow-list, never `*`.
         .allow_credentials(true)
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))
 }
 

@@ -46,6 +46,16 @@ async fn cors_only_for_configured_and_dev_loopback_origins() {
 }
 
 #[tokio::test]
+async fn cors_exposes_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = router(&state(options("http://127.0.0.1:9", dir.path(), "c", "s")));
+    let request = Request::get("/healthz").header("origin", "http://127.0.0.1:8080").body(Body::empty()).unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    let exposed = response.headers().get("access-control-expose-headers").map(|v| v.to_str().unwrap().to_ascii_lowercase());
+    assert_eq!(exposed.as_deref(), Some("retry-after"));
+}
+
+#[tokio::test]
 async fn dev_routes_only_in_dev() {
     let fake = fake::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -71,7 +81,7 @@ async fn dev_routes_only_in_dev() {
     assert_eq!(body["error"]["code"], "invalid_user");
     let (status, _, info) = call(&app, Method::GET, "/dev/info", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(info, json!({"mode": "embedded", "emulator": fake.base, "faultInjection": false}));
+    assert_eq!(info, json!({"mode": "embedded", "emulator": fake.base, "faultInjection": false, "folders": ["salon-photos", "documents"]}));
     let mut prod = options(&fake.base, dir.path(), "test-client", "test-secret");
     prod.dev_issuer = None;
     let prod = router(&state(prod));

@@ -25,8 +25,8 @@ pub async fn token(State(state): State<AppState>, Query(query): Query<TokenQuery
     Ok(Json(json!({"token": issuer.issue(&user, DEV_TOKEN_TTL_SECS), "user": user.as_str()})))
 }
 
-/// `{"mode","emulator","faultInjection"}`.
+/// `{"mode","emulator","faultInjection","folders"}` (`folders`: the allowed feature folders).
 pub async fn info(State(state): State<AppState>) -> Json<Value> {
     let o = state.options();
-    Json(json!({"mode": o.mode.as_str(), "emulator": o.emulator_url, "faultInjection": o.fault_injection}))
+    Json(json!({"mode": o.mode.as_str(), "emulator": o.emulator_url, "faultInjection": o.fault_injection, "folders": o.folders}))
 }
