@@ -248,8 +248,11 @@ async function main() {
     const r = await uploadOnce(k, -1);
     console.error(`warm-up ${k.padEnd(14)} ${fmt(r.mbps)} MB/s`);
   }
+  // Interleaved, and rotated by one each run (A B C D E, B C D E A, ...): every uploader takes every
+  // position equally often, so slow phases of the machine (writeback, other jobs) do not favour one.
   for (let run = 0; run < RUNS; run++) {
-    for (const k of kinds) {
+    const order = kinds.map((_, i) => kinds[(i + run) % kinds.length]);
+    for (const k of order) {
       const r = await uploadOnce(k, run);
       result.uploads.push(r);
       console.error(

@@ -9,7 +9,7 @@
 #   browser  one headless-Chromium session (Debian's /usr/bin/chromium via playwright-core) against
 #            target/service/onedrive-upload-server --dev (embedded emulator, loopback): uploadFile
 #            (default options and verify:false), a bare XHR PUT loop, Microsoft's Graph SDK
-#            LargeFileUploadTask and a naive axios-style uploader, interleaved, N runs; MB/s, ratios,
+#            LargeFileUploadTask and a naive axios-style uploader, interleaved and rotated, N runs; MB/s, ratios,
 #            renderer/JS-heap/wasm memory peaks, time to first byte; QuickXorHash in wasm.
 #   sizes    pkg/*.wasm + pkg/*.js raw and gzip -9, next to tus-js-client and the Graph SDK bundled
 #            by esbuild --bundle --minify; with --breakdown, wasm code size by crate and largest functions.
@@ -47,7 +47,8 @@ log() { printf '[bench] %s\n' "$*" >&2; }
 
 RES="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-${SIZE_MIB}MiB"
 mkdir -p "$RES"
-DATA=$(mktemp -d /tmp/odu-bench-data.XXXXXX)
+# The emulator's storage on tmpfs when there is one: disk writeback is not what is measured.
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then DATA=$(mktemp -d /dev/shm/odu-bench-data.XXXXXX); else DATA=$(mktemp -d /tmp/odu-bench-data.XXXXXX); fi
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; fi
