@@ -108,7 +108,7 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
 
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git rev-parse --short HEAD) ($(git log -1 --format=%s))"
+  echo "commit: $(git rev-parse --short HEAD) ($(git log -1 --format=%s)); working tree: $(n=$(git status --porcelain --untracked-files=no | wc -l); [ "$n" = 0 ] && echo clean || echo "$n tracked files modified")"
   echo "nproc: $(nproc); cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1); mem: $(free -g | awk '/^Mem/{print $2}') GiB"
   echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
   echo "node: $(node --version); rustc: $(rustc --version)"
