@@ -83,6 +83,43 @@ async fn killed_mid_upload_then_restarted_resumes_sessions() {
     second.shutdown().await;
 }
 
+#[tokio::test]
+async fn a_session_without_bytes_survives_a_restart_and_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = spawn_in(dir.path(), |_| {}).await;
+    let http = http();
+    let (token, _) = login(&http, &first.base_url).await;
+    let mut urls = Vec::new();
+    for name in ["idle.bin", "gone.bin"] {
+        let create = http
+            .post(format!("{}/v1.0/me/drive/special/approot:/temp/u/{name}:/createUploadSession", first.base_url))
+            .bearer_auth(&token)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        urls.push(create.json::<Value>().await.unwrap()["uploadUrl"].as_str().unwrap().to_owned());
+    }
+    let parts = || std::fs::read_dir(dir.path().join("sessions")).unwrap().count();
+    assert_eq!(parts(), 0, "creating a session writes no file");
+    assert_eq!(http.delete(&urls[1]).send().await.unwrap().status(), 204);
+    first.shutdown().await;
+
+    let second = spawn_in(dir.path(), |_| {}).await;
+    let idle = urls[0].replace(&base_of(&urls[0]), &second.base_url);
+    let gone = urls[1].replace(&base_of(&urls[1]), &second.base_url);
+    let status: Value = http.get(&idle).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["nextExpectedRanges"], json!(["0-"]));
+    assert_eq!(http.get(&gone).send().await.unwrap().status(), 404);
+    let data = pattern(700_000, 5);
+    assert_eq!(put(&http, &idle, &data[..327_680], 0, 700_000).await.status(), 202);
+    assert_eq!(parts(), 1);
+    let item: Value = put(&http, &idle, &data[327_680..], 327_680, 700_000).await.json().await.unwrap();
+    assert_eq!(item["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(&data));
+    assert_eq!(parts(), 0);
+    second.shutdown().await;
+}
+
 fn base_of(url: &str) -> String {
     url.split("/upload/").next().unwrap().to_owned()
 }

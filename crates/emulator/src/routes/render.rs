@@ -49,12 +49,12 @@ pub fn drive_item(conn: &Connection, state: &AppState, base: &str, item: &ItemRo
     }
     v.insert("parentReference".into(), parent);
     if item.is_folder {
-        let size: i64 = conn.query_row(
-            "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL SELECT i.id FROM items i JOIN t ON i.parent_id = t.id)
-             SELECT COALESCE(SUM(items.size), 0) FROM items JOIN t ON items.id = t.id WHERE items.is_folder = 0",
-            [&item.id],
-            |r| r.get(0),
-        )?;
+        let size: i64 = conn
+            .prepare_cached(
+                "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL SELECT i.id FROM items i JOIN t ON i.parent_id = t.id)
+                 SELECT COALESCE(SUM(items.size), 0) FROM items JOIN t ON items.id = t.id WHERE items.is_folder = 0",
+            )?
+            .query_row([&item.id], |r| r.get(0))?;
         v.insert("size".into(), json!(size));
         v.insert("folder".into(), json!({ "childCount": items::child_count(conn, &item.id)? }));
         if item.parent_id.is_none() {

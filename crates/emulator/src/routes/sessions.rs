@@ -1,8 +1,7 @@
 //! Creating upload sessions (`createUploadSession` by parent id, root path or app-folder
 //! path) and the simple upload `PUT .../{path}:/content` (streamed to disk like fragments).
 
-use super::graph_path::GraphPath;
-use super::items::base_item;
+use super::graph_path::{Base, GraphPath};
 use super::{read_json, render};
 use crate::error::EmulatorError;
 use crate::state::AppState;
@@ -27,19 +26,36 @@ pub const QUOTA_BYTES: u64 = 1 << 40;
 /// Largest simple-upload body.
 pub const MAX_SIMPLE_UPLOAD: u64 = 250 << 20;
 
-/// The folder and name a file path targets. The folders on the way are created; a path
-/// that names an existing file by id means "new content for that file".
-fn target(conn: &Connection, state: &AppState, path: &GraphPath) -> Result<(ItemRow, String, Option<ConflictBehavior>), EmulatorError> {
-    let base = base_item(conn, state, &path.base)?;
+/// The folder a file path targets, that folder's drive path, and the file name. The
+/// folders on the way are created; a path that names an existing file by id means "new
+/// content for that file". The path is gathered on the way down (no walk back up).
+fn target(conn: &Connection, state: &AppState, path: &GraphPath) -> Result<(ItemRow, String, String, Option<ConflictBehavior>), EmulatorError> {
+    let mut base_path = String::new();
+    let base = match &path.base {
+        Base::Root => items::get(conn, state.root_id())?.ok_or_else(EmulatorError::item_not_found)?,
+        Base::AppRoot => {
+            let root = items::get(conn, state.root_id())?.ok_or_else(EmulatorError::item_not_found)?;
+            let segments = ["Apps".to_owned(), state.config().app_name.clone()];
+            items::descend_creating(conn, root, &segments, now_ms(), &mut base_path)?
+        }
+        Base::Item(id) => {
+            let item = items::get(conn, id)?.ok_or_else(EmulatorError::item_not_found)?;
+            if item.is_folder {
+                base_path = items::path_of(conn, id)?;
+            }
+            item
+        }
+    };
     match path.segments.split_last() {
         Some((name, dirs)) => {
-            let parent = items::ensure_folders(conn, &base.id, dirs, now_ms())?;
-            Ok((parent, name.clone(), None))
+            let parent = items::descend_creating(conn, base, dirs, now_ms(), &mut base_path)?;
+            Ok((parent, base_path, name.clone(), None))
         }
         None if !base.is_folder => {
             let parent_id = base.parent_id.clone().ok_or_else(EmulatorError::item_not_found)?;
             let parent = items::get(conn, &parent_id)?.ok_or_else(EmulatorError::item_not_found)?;
-            Ok((parent, base.name, Some(ConflictBehavior::Replace)))
+            let parent_path = items::path_of(conn, &parent_id)?;
+            Ok((parent, parent_path, base.name, Some(ConflictBehavior::Replace)))
         }
         None => Err(EmulatorError::invalid_request("The path must name a file: .../{folder}:/{name}:/...")),
     }
@@ -66,16 +82,19 @@ pub async fn create_session(state: &AppState, base: &str, path: &GraphPath, body
     let now = now_ms();
     let expires_ms = now + state.config().session_ttl.as_millis() as i64;
     let (st, path) = (state.clone(), path.clone());
+    // One transaction: the folders created on the way and the session row appear together,
+    // and SQLite takes its locks once. The part file is created by the first PUT.
     let live = state
         .db()
         .call(move |c| {
-            let (parent, name, forced) = target(c, &st, &path)?;
+            let tx = c.transaction()?;
+            let (parent, parent_path, name, forced) = target(&tx, &st, &path)?;
             let conflict = forced.or(item.conflict_behavior).unwrap_or(default);
-            check_conflict(c, &parent.id, &name, conflict)?;
+            check_conflict(&tx, &parent.id, &name, conflict)?;
             let info = SessionInfo {
                 id: random_token(32),
-                parent_id: parent.id.clone(),
-                path: format!("{}/{name}", items::path_of(c, &parent.id)?),
+                path: format!("{parent_path}/{name}"),
+                parent_id: parent.id,
                 requested_name: name,
                 conflict: conflict_str(conflict).to_owned(),
                 defer_commit: request.defer_commit,
@@ -90,11 +109,8 @@ pub async fn create_session(state: &AppState, base: &str, path: &GraphPath, body
                 bytes_received: 0,
                 put_requests: 0,
             };
-            st.blobs().create_part(&info.id)?;
-            if let Err(e) = sessions::insert(c, &info, &progress) {
-                st.blobs().remove_part(&info.id);
-                return Err(e);
-            }
+            sessions::insert(&tx, &info, &progress)?;
+            tx.commit()?;
             Ok(LiveSession::new(info, progress, QuickXorHash::new()))
         })
         .await?;
@@ -141,9 +157,11 @@ pub async fn simple_upload(
     let (parent, name, conflict) = state
         .db()
         .call(move |c| {
-            let (parent, name, forced) = target(c, &st, &p)?;
+            let tx = c.transaction()?;
+            let (parent, _, name, forced) = target(&tx, &st, &p)?;
             let conflict = forced.or(requested).unwrap_or(ConflictBehavior::Replace);
-            check_conflict(c, &parent.id, &name, conflict)?;
+            check_conflict(&tx, &parent.id, &name, conflict)?;
+            tx.commit()?;
             Ok((parent, name, conflict))
         })
         .await?;

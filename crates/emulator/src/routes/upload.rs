@@ -222,7 +222,12 @@ async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &He
             }
         }
     };
-    if done.is_err() && session.is_active() {
+    let ended = session.lock().progress.state != SessionState::Active;
+    if ended {
+        // Cancelled or expired while this fragment streamed in: a first fragment may have
+        // created the part file after the session's end removed it.
+        state.blobs().remove_part(&session.info.id);
+    } else if done.is_err() {
         let (blobs, id) = (state.blobs().clone(), session.info.id.clone());
         let _ = tokio::task::spawn_blocking(move || blobs.truncate_part(&id, accepted)).await;
     }

@@ -33,7 +33,8 @@ impl Blobs {
         self.blobs.join(blob)
     }
 
-    /// Creates the empty part file of a new session.
+    /// Creates an empty part file (simple uploads; sessions get theirs from the first
+    /// fragment, so creating a session touches no file).
     pub fn create_part(&self, session_id: &str) -> io::Result<()> {
         OpenOptions::new().write(true).create_new(true).open(self.part_path(session_id)).map(drop)
     }
@@ -48,9 +49,14 @@ impl Blobs {
         remove_quietly(&self.blob_path(blob));
     }
 
-    /// Cuts a part file back to the accepted prefix (bytes of interrupted fragments).
+    /// Cuts a part file back to the accepted prefix (bytes of interrupted fragments). A
+    /// session with nothing accepted may have no part file yet: that is fine.
     pub fn truncate_part(&self, session_id: &str, accepted: u64) -> io::Result<()> {
-        OpenOptions::new().write(true).open(self.part_path(session_id))?.set_len(accepted)
+        match OpenOptions::new().write(true).open(self.part_path(session_id)) {
+            Ok(file) => file.set_len(accepted),
+            Err(e) if e.kind() == io::ErrorKind::NotFound && accepted == 0 => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Makes a complete part file durable and moves it to `blobs/{blob}`.
@@ -88,8 +94,11 @@ impl Blobs {
     /// Hashes the first `len` bytes of a part file. Used once per session when the
     /// emulator restarts (the hash state of a live session is otherwise kept in memory).
     pub fn hash_prefix(&self, session_id: &str, len: u64) -> io::Result<QuickXorHash> {
-        let mut file = File::open(self.part_path(session_id))?.take(len);
         let mut hash = QuickXorHash::new();
+        if len == 0 {
+            return Ok(hash);
+        }
+        let mut file = File::open(self.part_path(session_id))?.take(len);
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = file.read(&mut buf)?;

@@ -3,7 +3,7 @@
 use crate::error::EmulatorError;
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,14 +64,25 @@ CREATE TABLE IF NOT EXISTS links (
 );
 ";
 
-/// The metadata database, shared by every request.
+/// Prepared statements kept per connection: every statement of the emulator fits, so SQL
+/// text is parsed once per process, not once per request.
+const STATEMENT_CACHE: usize = 128;
+
+/// A unit of work for the database thread.
+type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// The metadata database, shared by every request. One connection, owned by one dedicated
+/// thread that runs the queued queries in order: requests never contend for a lock or
+/// wake a pool thread each, and the thread stays hot while requests keep coming.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Db {
-    /// Opens (creating if needed) `path` and applies the schema.
+    /// Opens (creating if needed) `path`, applies the schema and starts the database thread
+    /// (it ends when the last clone of this `Db` is dropped).
     pub fn open(path: &Path) -> Result<Db, EmulatorError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -79,37 +90,59 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let conn = Arc::new(Mutex::new(conn));
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let worker = conn.clone();
+        std::thread::Builder::new().name("emulator-sqlite".into()).spawn(move || run_jobs(&worker, &queue))?;
+        Ok(Db { conn, jobs })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection on the database thread.
     pub async fn call<T, F>(&self, f: F) -> Result<T, EmulatorError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, EmulatorError> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| EmulatorError::Io(std::io::Error::other(e)))?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |c: &mut Connection| {
+                let _ = tx.send(f(c));
+            }))
+            .map_err(|_| gone())?;
+        // A job that panicked dropped its sender: report it like a failed query.
+        rx.await.map_err(|_| gone())?
     }
 
-    /// Runs `f` with the connection on the current thread (start-up only).
+    /// Runs `f` with the connection on the current thread (start-up and tests only).
     pub fn call_sync<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, EmulatorError>) -> Result<T, EmulatorError> {
         let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 }
 
+fn gone() -> EmulatorError {
+    EmulatorError::Io(std::io::Error::other("the database thread stopped"))
+}
+
+/// The database thread: runs jobs until every sender is gone. The lock is taken per job
+/// (so `call_sync` can interleave) and a panicking job only fails its own request.
+fn run_jobs(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
+    while let Ok(job) = queue.recv() {
+        let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let c: &mut Connection = &mut guard;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c))).is_err() {
+            tracing::error!("a database job panicked");
+        }
+    }
+}
+
 /// Reads a `meta` value, or stores `make()` under `key` the first time.
 pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> String) -> Result<String, EmulatorError> {
-    if let Some(v) = conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()? {
+    if let Some(v) = conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()? {
         return Ok(v);
     }
     let value = make();
-    conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2)", [key, value.as_str()])?;
+    conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2)")?.execute([key, value.as_str()])?;
     Ok(value)
 }

@@ -29,7 +29,13 @@ pub struct ItemRow {
     pub version: i64,
 }
 
-const COLUMNS: &str = "id, parent_id, name, is_folder, size, quick_xor_hash, blob, created_ms, modified_ms, version";
+/// The columns [`from_row`] reads, in order (a macro so that statements are `concat!`ed
+/// constants, parsed once and then served from the connection's statement cache).
+macro_rules! columns {
+    () => {
+        "id, parent_id, name, is_folder, size, quick_xor_hash, blob, created_ms, modified_ms, version"
+    };
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
     Ok(ItemRow {
@@ -66,32 +72,32 @@ impl ItemRow {
 
 /// The item with this id.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<ItemRow>, EmulatorError> {
-    Ok(conn.query_row(&format!("SELECT {COLUMNS} FROM items WHERE id = ?1"), [id], from_row).optional()?)
+    Ok(conn.prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE id = ?1"))?.query_row([id], from_row).optional()?)
 }
 
 /// The child of `parent` named `name` (case-insensitive, as OneDrive).
 pub fn child(conn: &Connection, parent: &str, name: &str) -> Result<Option<ItemRow>, EmulatorError> {
     Ok(conn
-        .query_row(&format!("SELECT {COLUMNS} FROM items WHERE parent_id = ?1 AND name = ?2 COLLATE NOCASE"), [parent, name], from_row)
+        .prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE parent_id = ?1 AND name = ?2 COLLATE NOCASE"))?
+        .query_row([parent, name], from_row)
         .optional()?)
 }
 
 /// The children of `parent`, by name.
 pub fn children(conn: &Connection, parent: &str) -> Result<Vec<ItemRow>, EmulatorError> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM items WHERE parent_id = ?1 ORDER BY name COLLATE NOCASE"))?;
+    let mut stmt = conn.prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE parent_id = ?1 ORDER BY name COLLATE NOCASE"))?;
     let rows = stmt.query_map([parent], from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
 /// Number of children of `parent`.
 pub fn child_count(conn: &Connection, parent: &str) -> Result<u64, EmulatorError> {
-    Ok(conn.query_row("SELECT COUNT(*) FROM items WHERE parent_id = ?1", [parent], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn.prepare_cached("SELECT COUNT(*) FROM items WHERE parent_id = ?1")?.query_row([parent], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Inserts a row.
 pub fn insert(conn: &Connection, item: &ItemRow) -> Result<(), EmulatorError> {
-    conn.execute(
-        &format!("INSERT INTO items ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+    conn.prepare_cached(concat!("INSERT INTO items (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))?.execute(
         params![
             item.id,
             item.parent_id,
@@ -110,19 +116,15 @@ pub fn insert(conn: &Connection, item: &ItemRow) -> Result<(), EmulatorError> {
 
 /// Replaces a file's content metadata; returns the row as stored.
 pub fn replace_content(conn: &Connection, id: &str, size: u64, hash: &str, blob: &str, now: i64) -> Result<(), EmulatorError> {
-    conn.execute(
-        "UPDATE items SET size = ?2, quick_xor_hash = ?3, blob = ?4, modified_ms = ?5, version = version + 1 WHERE id = ?1",
-        params![id, size as i64, hash, blob, now],
-    )?;
+    conn.prepare_cached("UPDATE items SET size = ?2, quick_xor_hash = ?3, blob = ?4, modified_ms = ?5, version = version + 1 WHERE id = ?1")?
+        .execute(params![id, size as i64, hash, blob, now])?;
     Ok(())
 }
 
 /// Moves and/or renames an item.
 pub fn relocate(conn: &Connection, id: &str, parent: &str, name: &str, now: i64) -> Result<(), EmulatorError> {
-    conn.execute(
-        "UPDATE items SET parent_id = ?2, name = ?3, modified_ms = ?4, version = version + 1 WHERE id = ?1",
-        params![id, parent, name, now],
-    )?;
+    conn.prepare_cached("UPDATE items SET parent_id = ?2, name = ?3, modified_ms = ?4, version = version + 1 WHERE id = ?1")?
+        .execute(params![id, parent, name, now])?;
     Ok(())
 }
 
@@ -174,7 +176,15 @@ pub fn resolve(conn: &Connection, start: &str, segments: &[String]) -> Result<Op
 
 /// Follows `segments` from `start`, creating missing folders; 409 if a file stands in the way.
 pub fn ensure_folders(conn: &Connection, start: &str, segments: &[String], now: i64) -> Result<ItemRow, EmulatorError> {
-    let mut current = get(conn, start)?.ok_or_else(EmulatorError::item_not_found)?;
+    let start = get(conn, start)?.ok_or_else(EmulatorError::item_not_found)?;
+    descend_creating(conn, start, segments, now, &mut String::new())
+}
+
+/// Like [`ensure_folders`] from an already loaded `start` row, appending `/{name}` of every
+/// folder passed (as stored, so with its own case) to `path`: callers that know the path
+/// of `start` get the target's path without walking back up the tree.
+pub fn descend_creating(conn: &Connection, start: ItemRow, segments: &[String], now: i64, path: &mut String) -> Result<ItemRow, EmulatorError> {
+    let mut current = start;
     if !current.is_folder {
         return Err(EmulatorError::name_exists());
     }
@@ -188,6 +198,8 @@ pub fn ensure_folders(conn: &Connection, start: &str, segments: &[String], now: 
                 folder
             }
         };
+        path.push('/');
+        path.push_str(&current.name);
     }
     Ok(current)
 }
@@ -225,8 +237,8 @@ pub fn delete_tree(conn: &Connection, id: &str) -> Result<Vec<String>, EmulatorE
         if let Some(item) = get(conn, current)? {
             blobs.extend(item.blob);
         }
-        conn.execute("DELETE FROM items WHERE id = ?1", [current])?;
-        conn.execute("DELETE FROM links WHERE item_id = ?1", [current])?;
+        conn.prepare_cached("DELETE FROM items WHERE id = ?1")?.execute([current])?;
+        conn.prepare_cached("DELETE FROM links WHERE item_id = ?1")?.execute([current])?;
     }
     Ok(blobs)
 }
@@ -251,6 +263,9 @@ mod tests {
             let temp = ensure_folders(c, &root.id, &seg(&["Apps", "app", "temp"]), 1)?;
             assert_eq!(path_of(c, &temp.id)?, "/Apps/app/temp");
             assert_eq!(ensure_folders(c, &root.id, &seg(&["apps", "APP"]), 2)?.name, "app");
+            let mut path = String::from("/x");
+            assert_eq!(descend_creating(c, root.clone(), &seg(&["apps", "APP", "Temp"]), 2, &mut path)?.id, temp.id);
+            assert_eq!(path, "/x/Apps/app/temp");
             let file = ItemRow { is_folder: false, blob: Some("b1".into()), ..ItemRow::folder(&temp.id, "a.bin", 3) };
             insert(c, &file)?;
             assert_eq!(free_name(c, &temp.id, "A.BIN")?, "A 1.BIN");

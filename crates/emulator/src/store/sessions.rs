@@ -78,45 +78,45 @@ pub struct SessionProgress {
 
 /// Inserts a new session.
 pub fn insert(conn: &Connection, info: &SessionInfo, p: &SessionProgress) -> Result<(), EmulatorError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO sessions (id, parent_id, requested_name, path, conflict, defer_commit, total, accepted, expires_ms, state,
          item_id, bytes_received, put_requests, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        params![
-            info.id,
-            info.parent_id,
-            info.requested_name,
-            info.path,
-            info.conflict,
-            info.defer_commit,
-            p.total.map(|t| t as i64),
-            p.accepted as i64,
-            p.expires_ms,
-            p.state.as_str(),
-            p.item_id,
-            p.bytes_received as i64,
-            p.put_requests as i64,
-            info.created_ms
-        ],
-    )?;
+    )?
+    .execute(params![
+        info.id,
+        info.parent_id,
+        info.requested_name,
+        info.path,
+        info.conflict,
+        info.defer_commit,
+        p.total.map(|t| t as i64),
+        p.accepted as i64,
+        p.expires_ms,
+        p.state.as_str(),
+        p.item_id,
+        p.bytes_received as i64,
+        p.put_requests as i64,
+        info.created_ms
+    ])?;
     Ok(())
 }
 
 /// Stores a session's progress.
 pub fn update(conn: &Connection, id: &str, p: &SessionProgress) -> Result<(), EmulatorError> {
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE sessions SET total = ?2, accepted = ?3, expires_ms = ?4, state = ?5, item_id = ?6, bytes_received = ?7,
          put_requests = ?8 WHERE id = ?1",
-        params![
-            id,
-            p.total.map(|t| t as i64),
-            p.accepted as i64,
-            p.expires_ms,
-            p.state.as_str(),
-            p.item_id,
-            p.bytes_received as i64,
-            p.put_requests as i64
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        p.total.map(|t| t as i64),
+        p.accepted as i64,
+        p.expires_ms,
+        p.state.as_str(),
+        p.item_id,
+        p.bytes_received as i64,
+        p.put_requests as i64
+    ])?;
     Ok(())
 }
 
@@ -145,7 +145,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(SessionInfo, SessionProgress)> {
 
 /// Every session, oldest first.
 pub fn load_all(conn: &Connection) -> Result<Vec<(SessionInfo, SessionProgress)>, EmulatorError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT id, parent_id, requested_name, path, conflict, defer_commit, total, accepted, expires_ms, state, item_id,
          bytes_received, put_requests, created_ms FROM sessions ORDER BY created_ms, rowid",
     )?;

@@ -25,11 +25,11 @@ pub struct CodeGrant {
 
 /// Stores a new code under its digest.
 pub fn insert_code(conn: &Connection, digest: &str, g: &CodeGrant) -> Result<(), EmulatorError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO codes (digest, client_id, redirect_uri, scope, challenge, challenge_method, expires_ms, used)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
-        params![digest, g.client_id, g.redirect_uri, g.scope, g.challenge, g.challenge_method, g.expires_ms],
-    )?;
+    )?
+    .execute(params![digest, g.client_id, g.redirect_uri, g.scope, g.challenge, g.challenge_method, g.expires_ms])?;
     Ok(())
 }
 
@@ -37,23 +37,20 @@ pub fn insert_code(conn: &Connection, digest: &str, g: &CodeGrant) -> Result<(),
 /// redemption then fails).
 pub fn take_code(conn: &Connection, digest: &str) -> Result<Option<CodeGrant>, EmulatorError> {
     let grant = conn
-        .query_row(
-            "SELECT client_id, redirect_uri, scope, challenge, challenge_method, expires_ms, used FROM codes WHERE digest = ?1",
-            [digest],
-            |r| {
-                Ok(CodeGrant {
-                    client_id: r.get(0)?,
-                    redirect_uri: r.get(1)?,
-                    scope: r.get(2)?,
-                    challenge: r.get(3)?,
-                    challenge_method: r.get(4)?,
-                    expires_ms: r.get(5)?,
-                    used: r.get(6)?,
-                })
-            },
-        )
+        .prepare_cached("SELECT client_id, redirect_uri, scope, challenge, challenge_method, expires_ms, used FROM codes WHERE digest = ?1")?
+        .query_row([digest], |r| {
+            Ok(CodeGrant {
+                client_id: r.get(0)?,
+                redirect_uri: r.get(1)?,
+                scope: r.get(2)?,
+                challenge: r.get(3)?,
+                challenge_method: r.get(4)?,
+                expires_ms: r.get(5)?,
+                used: r.get(6)?,
+            })
+        })
         .optional()?;
-    conn.execute("UPDATE codes SET used = 1 WHERE digest = ?1", [digest])?;
+    conn.prepare_cached("UPDATE codes SET used = 1 WHERE digest = ?1")?.execute([digest])?;
     Ok(grant)
 }
 
@@ -90,18 +87,18 @@ pub struct TokenRow {
 
 /// Stores a token under its digest.
 pub fn insert_token(conn: &Connection, digest: &str, kind: TokenKind, t: &TokenRow) -> Result<(), EmulatorError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO tokens (digest, kind, client_id, scope, expires_ms, revoked) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![digest, kind.as_str(), t.client_id, t.scope, t.expires_ms, t.revoked],
-    )?;
+    )?
+    .execute(params![digest, kind.as_str(), t.client_id, t.scope, t.expires_ms, t.revoked])?;
     Ok(())
 }
 
 /// Looks up a token of `kind` by digest.
 pub fn get_token(conn: &Connection, digest: &str, kind: TokenKind) -> Result<Option<TokenRow>, EmulatorError> {
     Ok(conn
+        .prepare_cached("SELECT client_id, scope, expires_ms, revoked FROM tokens WHERE digest = ?1 AND kind = ?2")?
         .query_row(
-            "SELECT client_id, scope, expires_ms, revoked FROM tokens WHERE digest = ?1 AND kind = ?2",
             [digest, kind.as_str()],
             |r| Ok(TokenRow { client_id: r.get(0)?, scope: r.get(1)?, expires_ms: r.get(2)?, revoked: r.get(3)? }),
         )
@@ -110,7 +107,7 @@ pub fn get_token(conn: &Connection, digest: &str, kind: TokenKind) -> Result<Opt
 
 /// Marks a token revoked.
 pub fn revoke_token(conn: &Connection, digest: &str) -> Result<(), EmulatorError> {
-    conn.execute("UPDATE tokens SET revoked = 1 WHERE digest = ?1", [digest])?;
+    conn.prepare_cached("UPDATE tokens SET revoked = 1 WHERE digest = ?1")?.execute([digest])?;
     Ok(())
 }
 
@@ -132,8 +129,8 @@ pub struct LinkRow {
 /// The existing link of this item, type and scope, if any.
 pub fn find_link(conn: &Connection, item_id: &str, link_type: &str, scope: &str) -> Result<Option<LinkRow>, EmulatorError> {
     Ok(conn
+        .prepare_cached("SELECT id, token FROM links WHERE item_id = ?1 AND type = ?2 AND scope = ?3")?
         .query_row(
-            "SELECT id, token FROM links WHERE item_id = ?1 AND type = ?2 AND scope = ?3",
             [item_id, link_type, scope],
             |r| {
                 Ok(LinkRow {
@@ -151,7 +148,8 @@ pub fn find_link(conn: &Connection, item_id: &str, link_type: &str, scope: &str)
 /// The link with this secret token.
 pub fn link_by_token(conn: &Connection, token: &str) -> Result<Option<LinkRow>, EmulatorError> {
     Ok(conn
-        .query_row("SELECT id, item_id, type, scope, token FROM links WHERE token = ?1", [token], |r| {
+        .prepare_cached("SELECT id, item_id, type, scope, token FROM links WHERE token = ?1")?
+        .query_row([token], |r| {
             Ok(LinkRow { id: r.get(0)?, item_id: r.get(1)?, link_type: r.get(2)?, scope: r.get(3)?, token: r.get(4)? })
         })
         .optional()?)
@@ -159,9 +157,9 @@ pub fn link_by_token(conn: &Connection, token: &str) -> Result<Option<LinkRow>, 
 
 /// Stores a link.
 pub fn insert_link(conn: &Connection, l: &LinkRow) -> Result<(), EmulatorError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO links (item_id, type, scope, id, token) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![l.item_id, l.link_type, l.scope, l.id, l.token],
-    )?;
+    )?
+    .execute(params![l.item_id, l.link_type, l.scope, l.id, l.token])?;
     Ok(())
 }

@@ -109,7 +109,9 @@ pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64
 }
 
 fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Option<Bytes>>, path: PathBuf, offset: u64, mut hash: QuickXorHash) -> io::Result<(QuickXorHash, u64)> {
-    let mut file = OpenOptions::new().write(true).open(path)?;
+    // A session's part file is made by its first fragment (offset 0); later fragments
+    // need the file their predecessors wrote.
+    let mut file = OpenOptions::new().write(true).create(offset == 0).truncate(false).open(path)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut written = 0u64;
     loop {
@@ -166,7 +168,12 @@ mod tests {
         let r = ingest(limited, path.clone(), 0, Some(20), QuickXorHash::new(), Some(15)).await;
         assert!(matches!(r.outcome, IngestOutcome::LimitReached));
         assert_eq!(r.received, 15);
-        let missing = ingest(body_of(vec![Ok(vec![1])]), dir.path().join("none"), 0, Some(1), QuickXorHash::new(), None).await;
+        // Only a first fragment (offset 0) may create the file; a later one needs it.
+        let missing = ingest(body_of(vec![Ok(vec![1])]), dir.path().join("none"), 1, Some(1), QuickXorHash::new(), None).await;
         assert!(matches!(missing.outcome, IngestOutcome::Failed(_)));
+        assert!(!dir.path().join("none").exists());
+        let first = ingest(body_of(vec![Ok(vec![1])]), dir.path().join("new"), 0, Some(1), QuickXorHash::new(), None).await;
+        assert!(matches!(first.outcome, IngestOutcome::Complete(_)));
+        assert_eq!(std::fs::read(dir.path().join("new")).unwrap(), [1]);
     }
 }
