@@ -258,7 +258,7 @@ async function main() {
       console.error(
         `run ${run} ${k.padEnd(14)} ${fmt(r.mbps).padStart(7)} MB/s  renderer ${fmt(mib(r.proc.renderer.peakBytes))} MiB (anon ${fmt(mib(r.proc.renderer.anonPeakBytes))})` +
           `  heap ${fmt(mib(r.heapMaxBytes))} MiB (cdp ${fmt(mib(r.cdpHeap.usedMaxBytes))}, ArrayBuffers ${fmt(mib(r.cdpHeap.backingStoreMaxBytes))})  wasm ${fmt(mib(r.wasmMaxBytes))} MiB  PUTs ${r.session?.putRequests}` +
-          `  cpu r/b/n/s ${fmt(r.proc.renderer.cpuSeconds, 2)}/${fmt(r.proc.browser.cpuSeconds, 2)}/${fmt(r.proc.network.cpuSeconds, 2)}/${fmt(r.proc.server?.cpuSeconds, 2)}`,
+          `  PUT ${fmt(r.putTiming.medianPutMs)} ms gap ${fmt(r.putTiming.medianGapMs, 2)} ms  cpu r/b/n/s ${fmt(r.proc.renderer.cpuSeconds, 2)}/${fmt(r.proc.browser.cpuSeconds, 2)}/${fmt(r.proc.network.cpuSeconds, 2)}/${fmt(r.proc.server?.cpuSeconds, 2)}`,
       );
     }
   }
@@ -423,6 +423,11 @@ async function main() {
       serverCpuS: SERVER_PID ? median(us.map((u) => u.proc.server.cpuSeconds)) : null,
       putRequests: median(us.map((u) => u.session?.putRequests)),
       ttfbMs: median(result.ttfb.filter((t) => t.kind === k).map((t) => t.ttfbMs)),
+      medianPutMs: median(us.map((u) => u.putTiming?.medianPutMs)),
+      medianGapMs: median(us.map((u) => u.putTiming?.medianGapMs)),
+      totalGapMs: median(us.map((u) => u.putTiming?.totalGapMs)),
+      beforeFirstPutMs: median(us.map((u) => u.putTiming?.beforeFirstPutMs)),
+      afterLastPutMs: median(us.map((u) => u.putTiming?.afterLastPutMs)),
     };
   }
   // Ratios per run (same run = same machine conditions), then the median of the per-run ratios.
@@ -454,6 +459,14 @@ async function main() {
       `| ${k} | ${fmt(s.mbps)} | ${s.mbpsAll.join(" ")} | ${fmt(s.rendererPeakMiB)} | ${fmt(s.rendererAnonPeakMiB)} | ${fmt(s.cdpHeapPeakMiB)} | ${fmt(s.arrayBufferPeakMiB)} | ${fmt(s.wasmMemMiB)} |` +
         ` ${fmt(s.browserAnonPeakMiB)} | ${fmt(s.rendererCpuS, 2)} | ${fmt(s.browserCpuS, 2)} | ${fmt(s.networkCpuS, 2)} | ${fmt(s.serverCpuS, 2)} | ${s.putRequests ?? "-"} | ${fmt(s.ttfbMs)} |`,
     );
+  }
+  lines.push("");
+  lines.push("Where the time goes (Resource Timing of the PUTs, medians over runs)");
+  lines.push("| uploader | PUT duration ms (median PUT) | gap between PUTs ms (median) | all gaps ms (sum) | call to first PUT ms | last PUT to resolve ms |");
+  lines.push("| --- | ---: | ---: | ---: | ---: | ---: |");
+  for (const k of kinds) {
+    const s = summary[k];
+    lines.push(`| ${k} | ${fmt(s.medianPutMs)} | ${fmt(s.medianGapMs, 2)} | ${fmt(s.totalGapMs)} | ${fmt(s.beforeFirstPutMs)} | ${fmt(s.afterLastPutMs)} |`);
   }
   if (result.memory) {
     lines.push("");

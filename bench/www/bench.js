@@ -194,6 +194,7 @@ window.B = {
     const file = document.getElementById("file").files[0];
     if (globalThis.gc) globalThis.gc();
     performance.clearResourceTimings();
+    performance.setResourceTimingBufferSize(100000);
     startSampler();
     const t0 = performance.now();
     let item;
@@ -205,7 +206,21 @@ window.B = {
     }
     const t1 = performance.now();
     const puts = performance.getEntriesByType("resource").filter((e) => e.name.includes("/upload/"));
+    // Per-PUT timing: how long each PUT took, and the idle gap from one PUT's end to the next's start.
+    const med = (xs) => { const a = [...xs].sort((x, y) => x - y); return a.length ? a[a.length >> 1] : null; };
+    const durations = puts.map((e) => e.duration);
+    const gaps = puts.slice(1).map((e, i) => e.startTime - puts[i].responseEnd);
+    const putTiming = {
+      n: puts.length,
+      medianPutMs: med(durations),
+      medianGapMs: med(gaps),
+      totalGapMs: gaps.reduce((a, b) => a + b, 0),
+      totalPutMs: durations.reduce((a, b) => a + b, 0),
+      beforeFirstPutMs: puts.length ? puts[0].startTime - t0 : null,
+      afterLastPutMs: puts.length ? t1 - puts[puts.length - 1].responseEnd : null,
+    };
     return {
+      putTiming,
       kind,
       name,
       bytes: file.size,
