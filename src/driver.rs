@@ -12,8 +12,7 @@ use futures_util::future::{join, select, Either};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
-use onedrive_upload_core::engine::{verify_hash, Action, Engine, EngineConfig, Event, FailureCode, HttpAnswer};
-use onedrive_upload_core::protocol::DriveItem;
+use onedrive_upload_core::engine::{committed_item, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer};
 use onedrive_upload_core::time::format_millis;
 use std::cell::RefCell;
 use std::future::Future;
@@ -111,7 +110,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                 slot.remove();
                 // The engine parsed this very body (the answer that committed the file).
                 let value = JSON::parse(&last_body).map_err(|_| upload_error(FailureCode::Protocol, None, "unreadable driveItem"))?;
-                return finish(value, Some(*item), total, hasher.as_ref(), &progress).await;
+                return finish(value, Some(item), total, hasher.as_ref(), &progress).await;
             }
             Action::Fail(f) => {
                 if f.code != FailureCode::RetriesExhausted {
@@ -179,14 +178,14 @@ fn to_event(outcome: Outcome, last_body: &mut String, put: bool) -> Event {
 }
 
 /// Verifies (when asked) and resolves with the committed driveItem `value`.
-async fn finish(value: JsValue, item: Option<DriveItem>, total: u64, hasher: Option<&Hasher>, progress: &RefCell<Progress>) -> Result<JsValue, JsValue> {
+async fn finish(value: JsValue, item: Option<CommittedItem>, total: u64, hasher: Option<&Hasher>, progress: &RefCell<Progress>) -> Result<JsValue, JsValue> {
     let item = match item {
         Some(i) => i,
-        // Through JSON text: the same serde_json code the engine already uses for driveItems.
+        // Through JSON text: the same reader the engine uses for commit answers.
         None => JSON::stringify(&value)
             .ok()
             .and_then(|s| s.as_string())
-            .and_then(|s| serde_json::from_str::<DriveItem>(&s).ok())
+            .and_then(|s| committed_item(&s))
             .ok_or_else(|| upload_error(FailureCode::Protocol, None, "the session answered an unreadable driveItem"))?,
     };
     if item.size != total {
@@ -195,7 +194,7 @@ async fn finish(value: JsValue, item: Option<DriveItem>, total: u64, hasher: Opt
     if let Some(h) = hasher {
         let local = h.finish(total).await.map_err(|m| integrity("", None, &m))?;
         if let Err(f) = verify_hash(&item, &local) {
-            return Err(integrity(&local, item.quick_xor_hash(), &f.message));
+            return Err(integrity(&local, item.quick_xor_hash.as_deref(), &f.message));
         }
     }
     progress.borrow_mut().complete();

@@ -1,8 +1,8 @@
 //! Reading upload-URL answers: which row of the retry table a status falls in, and the
 //! `nextExpectedRanges` / driveItem bodies, all without panicking on malformed input.
 
-use super::HttpAnswer;
-use crate::protocol::{DriveItem, GraphError, UploadSession};
+use super::json::Json;
+use super::{CommittedItem, HttpAnswer};
 use crate::range::ExpectedRange;
 use crate::time::parse_millis;
 
@@ -54,9 +54,17 @@ pub(super) struct Status {
 /// Parses a 202/GET body. Errors (as a message) when it is not JSON, has no ranges, a
 /// malformed first range, or one that starts at or past the end of the file.
 pub(super) fn parse_status(body: &str, total: u64) -> Result<Status, String> {
-    let session: UploadSession = serde_json::from_str(body).map_err(|e| format!("unreadable status body: {e}"))?;
-    let expires_at_ms = session.expiration_date_time.as_deref().and_then(|s| parse_millis(s).ok());
-    let first = session.next_expected_ranges.first().ok_or("status body has no nextExpectedRanges")?;
+    const UNREADABLE: &str = "unreadable status body: not an upload session";
+    let doc = Json::parse(body).filter(|d| matches!(d, Json::Obj(_))).ok_or(UNREADABLE)?;
+    doc.opt_str("uploadUrl").map_err(|()| UNREADABLE)?;
+    let expiry = doc.opt_str("expirationDateTime").map_err(|()| UNREADABLE)?;
+    let ranges = match doc.get("nextExpectedRanges") {
+        None => Vec::new(),
+        Some(Json::Arr(items)) => items.iter().map(|r| if let Json::Str(s) = r { Ok(s.as_str()) } else { Err(UNREADABLE) }).collect::<Result<_, _>>()?,
+        Some(_) => return Err(UNREADABLE.into()),
+    };
+    let expires_at_ms = expiry.and_then(|s| parse_millis(s).ok());
+    let first = ranges.first().ok_or("status body has no nextExpectedRanges")?;
     let next = ExpectedRange::parse(first).map_err(|e| e.to_string())?;
     if next.start >= total {
         return Err(format!("nextExpectedRanges {first:?} starts past the end of a {total}-byte file"));
@@ -76,19 +84,94 @@ pub(super) fn parse_ranges(ranges: &[String], total: u64) -> Result<ExpectedRang
     Ok(next)
 }
 
-/// The driveItem of a commit answer, if the body is one with an `id`.
-pub(super) fn committed_item(body: &str) -> Option<DriveItem> {
-    serde_json::from_str::<DriveItem>(body).ok().filter(|item| item.id.is_some())
+/// The driveItem of a commit answer, if the body is a JSON object with a string `id`, an
+/// integer `size` (0 when absent) and, when present, `file.hashes.quickXorHash` as a string.
+pub fn committed_item(body: &str) -> Option<CommittedItem> {
+    let doc = Json::parse(body)?;
+    let id = doc.opt_str("id").ok()??.to_owned();
+    let size = match doc.get("size") {
+        None => 0,
+        Some(n) => n.as_u64()?,
+    };
+    let hashes = match doc.get("file") {
+        None | Some(Json::Null) => None,
+        Some(file @ Json::Obj(_)) => file.get("hashes"),
+        Some(_) => return None,
+    };
+    let quick_xor_hash = match hashes {
+        None => None,
+        Some(h @ Json::Obj(_)) => h.opt_str("quickXorHash").ok()?.map(str::to_owned),
+        Some(_) => return None,
+    };
+    Some(CommittedItem { id, size, quick_xor_hash })
+}
+
+/// Graph's error codes (outermost first, `innerError`/`innererror` nested) and message, if
+/// `body` is a Graph error `{"error":{"code","message",...}}`.
+fn graph_error(body: &str) -> Option<(Vec<String>, String)> {
+    let doc = Json::parse(body)?;
+    let error = doc.get("error").filter(|e| matches!(e, Json::Obj(_)))?;
+    let message = error.opt_str("message").ok()?.unwrap_or_default().to_owned();
+    let mut codes = vec![error.opt_str("code").ok()?.unwrap_or_default().to_owned()];
+    let mut inner = error.get("innerError").or_else(|| error.get("innererror"));
+    for _ in 0..16 {
+        let Some(i @ Json::Obj(_)) = inner else { break };
+        if let Some(c) = i.opt_str("code").ok()? {
+            codes.push(c.to_owned());
+        }
+        inner = i.get("innerError").or_else(|| i.get("innererror"));
+    }
+    Some((codes, message))
 }
 
 /// A short human-readable description of an error answer: Graph's code and message when
 /// the body is a Graph error, else the start of the body.
 pub(super) fn describe(answer: &HttpAnswer) -> String {
-    match GraphError::parse(&answer.body) {
-        Some(e) => format!("HTTP {}: {}: {}", answer.status, e.codes().join("/"), e.error.message),
+    match graph_error(&answer.body) {
+        Some((codes, message)) => format!("HTTP {}: {}: {message}", answer.status, codes.join("/")),
         None => {
             let body: String = answer.body.chars().take(200).collect();
             if body.is_empty() { format!("HTTP {}", answer.status) } else { format!("HTTP {}: {body}", answer.status) }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_bodies() {
+        let s = parse_status(r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#, 1000).unwrap();
+        assert_eq!((s.next, s.expires_at_ms), (ExpectedRange { start: 26, end: Some(127) }, Some(1_422_523_315_000)));
+        let s = parse_status(r#"{"uploadUrl":null,"expirationDateTime":"bogus","nextExpectedRanges":["5-"]}"#, 10).unwrap();
+        assert_eq!((s.next, s.expires_at_ms), (ExpectedRange { start: 5, end: None }, None));
+        for bad in ["not json", "[]", "{}", r#"{"nextExpectedRanges":[]}"#, r#"{"nextExpectedRanges":[1]}"#, r#"{"nextExpectedRanges":"0-"}"#,
+            r#"{"nextExpectedRanges":["0-"],"expirationDateTime":5}"#, r#"{"nextExpectedRanges":["x"]}"#, r#"{"nextExpectedRanges":["10-"]}"#] {
+            assert!(parse_status(bad, 10).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn committed_items() {
+        let item = committed_item(r#"{"id":"a","name":"f","size":3,"file":{"mimeType":"x","hashes":{"quickXorHash":"h","sha1Hash":"s"}},"extra":[1]}"#);
+        assert_eq!(item, Some(CommittedItem { id: "a".into(), size: 3, quick_xor_hash: Some("h".into()) }));
+        assert_eq!(committed_item(r#"{"id":"a"}"#), Some(CommittedItem { id: "a".into(), size: 0, quick_xor_hash: None }));
+        for bad in ["{}", r#"{"id":null}"#, r#"{"id":1}"#, r#"{"id":"a","size":-1}"#, r#"{"id":"a","size":1.5}"#, r#"{"id":"a","file":1}"#,
+            r#"{"id":"a","file":{"hashes":{"quickXorHash":1}}}"#, r#"{"id":"a""#] {
+            assert_eq!(committed_item(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn descriptions() {
+        let a = |status, body: &str| describe(&HttpAnswer { status, body: body.into(), retry_after_ms: None });
+        assert_eq!(
+            a(416, r#"{"error":{"code":"invalidRange","message":"m","innererror":{"code":"fragmentOverlap","innerError":{"code":"deep"}}}}"#),
+            "HTTP 416: invalidRange/fragmentOverlap/deep: m"
+        );
+        assert_eq!(a(500, ""), "HTTP 500");
+        assert_eq!(a(500, "oops"), "HTTP 500: oops");
+        assert_eq!(a(400, r#"{"error":"x"}"#), r#"HTTP 400: {"error":"x"}"#);
     }
 }

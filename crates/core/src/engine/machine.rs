@@ -385,14 +385,14 @@ impl Engine {
         }
     }
 
-    fn done(&mut self, item: crate::protocol::DriveItem) -> Action {
+    fn done(&mut self, item: super::CommittedItem) -> Action {
         if item.size != 0 && item.size != self.config.total {
             let msg = format!("committed item has {} bytes, expected {}", item.size, self.config.total);
             return self.fail(FailureCode::Integrity, None, msg);
         }
         self.acknowledged = self.config.total;
         self.position = self.config.total;
-        Action::Done(Box::new(item))
+        Action::Done(item)
     }
 
     fn send(&mut self, next: Next, now_ms: i64) -> Action {

@@ -74,7 +74,7 @@ fn run(retry: RetryPolicy, events: Vec<Event>) -> (Engine, Action) {
 }
 
 fn item() -> Action {
-    Action::Done(Box::new(serde_json::from_str(ITEM).unwrap()))
+    Action::Done(super::CommittedItem { id: "item1".into(), size: 1_000_000, quick_xor_hash: Some("x".into()) })
 }
 
 #[test]

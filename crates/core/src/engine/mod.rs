@@ -19,6 +19,7 @@
 
 mod answer;
 mod backoff;
+mod json;
 mod machine;
 mod report;
 #[cfg(test)]
@@ -28,11 +29,11 @@ mod sim;
 #[cfg(test)]
 mod sim_tests;
 
+pub use answer::committed_item;
 pub use backoff::backoff_delay_ms;
 pub use machine::Engine;
 
 use crate::chunk::ChunkSize;
-use crate::protocol::DriveItem;
 
 /// Retry settings (the JS `retry` option).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +156,8 @@ pub enum Action {
     },
     /// DELETE the upload URL (best effort), then answer with `DeleteAnswered`.
     DeleteSession,
-    /// The upload is committed: the driveItem.
-    Done(Box<DriveItem>),
+    /// The upload is committed: what the engine read of the driveItem (the caller keeps the body).
+    Done(CommittedItem),
     /// The upload failed for good.
     Fail(Failure),
 }
@@ -212,9 +213,20 @@ pub struct Failure {
     pub message: String,
 }
 
+/// The fields of a committed driveItem the upload needs (read by [`committed_item`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedItem {
+    /// The item id.
+    pub id: String,
+    /// Size in bytes (0 when the body had none).
+    pub size: u64,
+    /// `file.hashes.quickXorHash`, when reported.
+    pub quick_xor_hash: Option<String>,
+}
+
 /// Compares the driveItem's QuickXorHash with the locally computed one.
-pub fn verify_hash(item: &DriveItem, local: &str) -> Result<(), Failure> {
-    match item.quick_xor_hash() {
+pub fn verify_hash(item: &CommittedItem, local: &str) -> Result<(), Failure> {
+    match item.quick_xor_hash.as_deref() {
         Some(remote) if remote == local => Ok(()),
         Some(remote) => Err(Failure {
             code: FailureCode::Integrity,

@@ -4,7 +4,8 @@
 
 use super::{Action, Engine, EngineConfig, Event, Failure, HttpAnswer, RetryPolicy, SessionInfo};
 use crate::chunk::ChunkSize;
-use crate::protocol::{DriveItem, GraphError};
+use super::CommittedItem;
+use crate::protocol::GraphError;
 use crate::quickxor::QuickXorHash;
 use crate::range::ContentRange;
 use crate::time::format_millis;
@@ -157,7 +158,7 @@ pub(super) enum Fault {
 /// What a simulated upload ended with.
 pub(super) struct Outcome {
     /// `Done` or `Fail`.
-    pub result: Result<DriveItem, Failure>,
+    pub result: Result<CommittedItem, Failure>,
     /// The server at the end.
     pub model: Model,
     /// The engine at the end.
@@ -205,7 +206,7 @@ pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -
         assert!(engine.attempts() <= retry.max_attempts, "attempts {} > {}", engine.attempts(), retry.max_attempts);
         assert!(engine.bytes_sent(0) >= acked && engine.bytes_sent(u64::MAX) <= total);
         let event = match action {
-            Action::Done(item) => return Outcome { result: Ok(*item), model, engine, sleeps, session_requests },
+            Action::Done(item) => return Outcome { result: Ok(item), model, engine, sleeps, session_requests },
             Action::Fail(f) => return Outcome { result: Err(f), model, engine, sleeps, session_requests },
             Action::RequestSession => {
                 session_requests += 1;
