@@ -45,7 +45,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let saved = slot.load(now_ms());
     let chunk = saved.as_ref().and_then(|s| ChunkSize::new(s.chunk_size).ok()).unwrap_or(options.chunk);
     let config = EngineConfig { total, chunk, retry: options.retry };
-    let mut engine = Engine::new(config, Box::new(js_sys::Math::random)).map_err(|e| upload_error(FailureCode::Protocol, None, &e.to_string()))?;
+    let mut engine = Engine::new(config, Box::new(js_sys::Math::random)).map_err(|_| upload_error(FailureCode::Protocol, None, "the engine refused this file size or chunk size"))?;
     let mut upload_url = saved.as_ref().map(|s| s.upload_url.clone());
     // A stored session (never an expired one: `load` drops those) is probed with a status GET;
     // if it is gone (404/401) the engine asks for a new one.

@@ -6,7 +6,6 @@ use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::RetryPolicy;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
@@ -148,12 +147,12 @@ impl Options {
         };
         let headers = match get("headers") {
             None => Vec::new(),
-            Some(v) => de::<BTreeMap<String, String>>("headers", v)?.into_iter().collect(),
+            Some(v) => headers(&v)?,
         };
         let chunk = match get("chunkSize") {
             None => ChunkSize::default(),
             Some(v) => {
-                let n = de::<u64>("chunkSize", v)?;
+                let n = de::<u64>("chunkSize", v, "must be a positive multiple of 327680 and at most 62914560")?;
                 ChunkSize::new(n).map_err(|_| invalid_option("chunkSize", "must be a positive multiple of 327680 and at most 62914560"))?
             }
         };
@@ -161,7 +160,7 @@ impl Options {
             None => RetryOptions::default(),
             Some(v) if v.is_object() => {
                 known_keys(&v, &RETRY_KNOWN, "retry.")?;
-                de::<RetryOptions>("retry", v)?
+                de::<RetryOptions>("retry", v, "its fields must be whole numbers of at least 0")?
             }
             Some(_) => return Err(invalid_option("retry", "must be an object")),
         };
@@ -187,10 +186,10 @@ impl Options {
             None => None,
             Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid_option("signal", "must be an AbortSignal"))?),
         };
-        let flag = |key: &str| get(key).map(|v| de::<bool>(key, v)).transpose().map(|b| b.unwrap_or(true));
+        let flag = |key: &str| get(key).map(|v| de::<bool>(key, v, "must be true or false")).transpose().map(|b| b.unwrap_or(true));
         let stall_timeout_ms = match get("stallTimeoutMs") {
             None => 30_000,
-            Some(v) => match de::<u32>("stallTimeoutMs", v)? {
+            Some(v) => match de::<u32>("stallTimeoutMs", v, "must be a positive whole number of milliseconds")? {
                 0 => return Err(invalid_option("stallTimeoutMs", "must be a positive number of milliseconds")),
                 n => n.min(i32::MAX as u32),
             },
@@ -199,7 +198,25 @@ impl Options {
     }
 }
 
-/// Deserializes one option, naming it in the error.
-fn de<T: DeserializeOwned>(name: &str, v: JsValue) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| invalid_option(name, &e.to_string()))
+/// Deserializes one option; a mismatch is `invalid-option` naming it with the static reason `why`
+/// (serde's own message is dropped: it would echo the value).
+fn de<T: DeserializeOwned>(name: &str, v: JsValue, why: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(v).map_err(|_| invalid_option(name, why))
+}
+
+/// The `headers` option: a plain object whose values are all strings.
+fn headers(v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+    let why = "must be an object of string values";
+    if !v.is_object() || v.is_function() || js_sys::Array::is_array(v) || v.is_instance_of::<js_sys::Map>() {
+        return Err(invalid_option("headers", why));
+    }
+    let mut out = Vec::new();
+    for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
+        let value = Reflect::get(v, &key).ok().and_then(|x| x.as_string());
+        match (key.as_string(), value) {
+            (Some(k), Some(x)) => out.push((k, x)),
+            _ => return Err(invalid_option("headers", why)),
+        }
+    }
+    Ok(out)
 }

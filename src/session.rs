@@ -91,7 +91,11 @@ pub fn interpret(value: JsValue) -> Result<Answer, SessionError> {
     }
     if let Some(upload_url) = field("uploadUrl").and_then(|u| u.as_string()) {
         let expiration = field("expirationDateTime").and_then(|e| e.as_string());
-        let next_expected_ranges = field("nextExpectedRanges").and_then(|r| serde_wasm_bindgen::from_value(r).ok()).unwrap_or_default();
+        // An array of strings; anything else counts as absent (the engine then starts at 0).
+        let next_expected_ranges = field("nextExpectedRanges")
+            .and_then(|r| r.dyn_into::<js_sys::Array>().ok())
+            .and_then(|a| a.iter().map(|x| x.as_string()).collect::<Option<Vec<String>>>())
+            .unwrap_or_default();
         let expires_at_ms = expiration.as_deref().and_then(|e| parse_millis(e).ok());
         return Ok(Answer::Session(Session { upload_url, expiration, info: SessionInfo { expires_at_ms, next_expected_ranges } }));
     }

@@ -122,12 +122,11 @@ fn purge(s: &Storage, keep: &str, now: f64) {
             }
         }
     }
-    if live.len() >= MAX_ENTRIES {
-        live.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let excess = live.len() + 1 - MAX_ENTRIES;
-        for (_, k) in live.into_iter().take(excess) {
-            let _ = s.remove_item(&k);
-        }
+    // Oldest first, one at a time: a handful of entries, and no sort code in the bundle.
+    while live.len() >= MAX_ENTRIES {
+        let oldest = (1..live.len()).fold(0, |m, i| if live[i].0 < live[m].0 { i } else { m });
+        let (_, k) = live.swap_remove(oldest);
+        let _ = s.remove_item(&k);
     }
 }
 

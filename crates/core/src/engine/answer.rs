@@ -65,9 +65,9 @@ pub(super) fn parse_status(body: &str, total: u64) -> Result<Status, String> {
     };
     let expires_at_ms = expiry.and_then(|s| parse_millis(s).ok());
     let first = ranges.first().ok_or("status body has no nextExpectedRanges")?;
-    let next = ExpectedRange::parse(first).map_err(|e| e.to_string())?;
+    let next = ExpectedRange::parse(first).map_err(|_| format!("malformed nextExpectedRanges entry `{first}`"))?;
     if next.start >= total {
-        return Err(format!("nextExpectedRanges {first:?} starts past the end of a {total}-byte file"));
+        return Err(format!("nextExpectedRanges `{first}` starts past the end of a {total}-byte file"));
     }
     Ok(Status { next, expires_at_ms })
 }
@@ -77,9 +77,9 @@ pub(super) fn parse_ranges(ranges: &[String], total: u64) -> Result<ExpectedRang
     let Some(first) = ranges.first() else {
         return Ok(ExpectedRange { start: 0, end: None });
     };
-    let next = ExpectedRange::parse(first).map_err(|e| e.to_string())?;
+    let next = ExpectedRange::parse(first).map_err(|_| format!("malformed nextExpectedRanges entry `{first}`"))?;
     if next.start >= total {
-        return Err(format!("nextExpectedRanges {first:?} starts past the end of a {total}-byte file"));
+        return Err(format!("nextExpectedRanges `{first}` starts past the end of a {total}-byte file"));
     }
     Ok(next)
 }

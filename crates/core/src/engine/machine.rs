@@ -24,7 +24,7 @@
 //!   in every state; after `Done`/`Fail` every event returns that same final action again.
 
 use super::answer::{classify, committed_item, describe, parse_ranges, parse_status, Row, Status};
-use super::report::name;
+use super::report::{name, phase_name};
 use super::{backoff_delay_ms, Action, EngineConfig, Event, Failure, FailureCode, HttpAnswer, Jitter, SessionInfo};
 use crate::chunk::ChunkPlan;
 use crate::error::CoreError;
@@ -162,7 +162,7 @@ impl Engine {
             (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::NetworkError { message }) => self.backoff(None, message),
             (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::Stalled) => self.backoff(None, "request stalled".into()),
             (Phase::Sleeping(next), Event::TimerFired) => self.send(next, now_ms),
-            (phase, e) => self.protocol(&format!("unexpected {} while {phase:?}", name(&e))),
+            (phase, e) => self.protocol(&format!("unexpected {} while {}", name(&e), phase_name(&phase))),
         };
         self.finish(action)
     }

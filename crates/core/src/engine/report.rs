@@ -79,3 +79,17 @@ pub(super) fn name(e: &Event) -> &'static str {
         Event::Resume => "Resume",
     }
 }
+
+/// The phase's name, for messages (no `Debug` formatting in the WebAssembly build).
+pub(super) fn phase_name(p: &super::machine::Phase) -> &'static str {
+    use super::machine::Phase;
+    match p {
+        Phase::Idle => "Idle",
+        Phase::AwaitSession => "AwaitSession",
+        Phase::AwaitPut { .. } => "AwaitPut",
+        Phase::AwaitStatus { .. } => "AwaitStatus",
+        Phase::Sleeping(_) => "Sleeping",
+        Phase::Deleting => "Deleting",
+        Phase::Finished => "Finished",
+    }
+}
