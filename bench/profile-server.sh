@@ -31,7 +31,7 @@ trap cleanup EXIT
 RUST_LOG=warn "$TARGET/service/onedrive-upload-server" --listen 127.0.0.1:0 --dev --data-dir "$D/data" \
   --emulator-latency-ms "$LAT" >"$D/out" 2>"$D/err" &
 PID=$!
-for _ in $(seq 1 300); do grep -q '^listening on' "$D/out" && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -qs '^listening on' "$D/out" && break; sleep 0.1; done
 URL=$(sed -n 's#^listening on \(http://[^ ]*\).*#\1#p' "$D/out")
 ODU_TOKEN=$(curl -fsS "$URL/dev/token?user=bench" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
 export ODU_TOKEN
