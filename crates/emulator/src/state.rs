@@ -191,7 +191,20 @@ impl AppState {
     /// Expires every session whose time has come, and forgets (in memory; SQLite keeps
     /// them) sessions that ended more than an hour ago. Run periodically.
     pub async fn sweep(&self) -> Result<(), EmulatorError> {
-        for session in self.all_sessions() {
+        let now = now_ms();
+        let due: Vec<_> = self
+            .inner
+            .sessions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|s| {
+                let live = s.lock();
+                live.progress.state == SessionState::Active && !live.committing && live.progress.expires_ms <= now
+            })
+            .cloned()
+            .collect();
+        for session in due {
             self.expire_if_due(&session).await?;
         }
         let horizon = now_ms() - FORGET_ENDED_SESSIONS_MS;

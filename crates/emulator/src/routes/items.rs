@@ -7,6 +7,7 @@ use crate::error::EmulatorError;
 use crate::names;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
+use crate::store::Atomic;
 use crate::store::tokens::{self, LinkRow};
 use crate::util::{now_ms, random_token};
 use axum::body::Body;
@@ -93,7 +94,7 @@ pub async fn create_folder(state: &AppState, base: &str, path: &GraphPath, body:
         if !parent.is_folder {
             return Err(EmulatorError::invalid_request("The parent is not a folder."));
         }
-        let tx = c.transaction()?;
+        let tx = Atomic::begin(c)?;
         let mut removed = Vec::new();
         let name = match (items::child(&tx, &parent.id, &name)?, conflict.as_str()) {
             (None, _) => name,
@@ -144,7 +145,7 @@ pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Bo
         if items::is_within(c, &parent, &item.id)? {
             return Err(EmulatorError::invalid_request("An item cannot be moved into itself."));
         }
-        let tx = c.transaction()?;
+        let tx = Atomic::begin(c)?;
         if items::child(&tx, &parent, &name)?.is_some_and(|other| other.id != item.id) {
             return Err(EmulatorError::name_exists());
         }
@@ -179,7 +180,7 @@ pub async fn delete_item(state: &AppState, path: &GraphPath) -> Result<Response,
         if item.parent_id.is_none() {
             return Err(EmulatorError::graph(StatusCode::FORBIDDEN, "accessDenied", "The root cannot be deleted."));
         }
-        let tx = c.transaction()?;
+        let tx = Atomic::begin(c)?;
         let blobs = items::delete_tree(&tx, &item.id)?;
         tx.commit()?;
         Ok(blobs)

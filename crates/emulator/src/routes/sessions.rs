@@ -6,6 +6,7 @@ use super::{read_json, render};
 use crate::error::EmulatorError;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
+use crate::store::Atomic;
 use crate::store::sessions::{self, SessionInfo, SessionProgress, SessionState};
 use crate::upload::commit::{conflict_from_str, conflict_str, place_file};
 use crate::upload::ingest::{ingest, IngestOutcome};
@@ -87,7 +88,7 @@ pub async fn create_session(state: &AppState, base: &str, path: &GraphPath, body
     let live = state
         .db()
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = Atomic::begin(c)?;
             let (parent, parent_path, name, forced) = target(&tx, &st, &path)?;
             let conflict = forced.or(item.conflict_behavior).unwrap_or(default);
             check_conflict(&tx, &parent.id, &name, conflict)?;
@@ -157,7 +158,7 @@ pub async fn simple_upload(
     let (parent, name, conflict) = state
         .db()
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = Atomic::begin(c)?;
             let (parent, _, name, forced) = target(&tx, &st, &p)?;
             let conflict = forced.or(requested).unwrap_or(ConflictBehavior::Replace);
             check_conflict(&tx, &parent.id, &name, conflict)?;
@@ -191,7 +192,7 @@ pub async fn simple_upload(
     let placed = state
         .db()
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = Atomic::begin(c)?;
             let placed = place_file(&tx, &parent.id, &name, conflict, size, &hash.finalize(), &b, now_ms())?;
             tx.commit()?;
             Ok(placed)

@@ -3,6 +3,7 @@
 use crate::error::EmulatorError;
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
+use super::worker::{run_jobs, Call, Job};
 use std::sync::{mpsc, Arc, Mutex};
 
 const SCHEMA: &str = "
@@ -68,16 +69,14 @@ CREATE TABLE IF NOT EXISTS links (
 /// text is parsed once per process, not once per request.
 const STATEMENT_CACHE: usize = 128;
 
-/// A unit of work for the database thread.
-type Job = Box<dyn FnOnce(&mut Connection) + Send>;
-
 /// The metadata database, shared by every request. One connection, owned by one dedicated
-/// thread that runs the queued queries in order: requests never contend for a lock or
-/// wake a pool thread each, and the thread stays hot while requests keep coming.
+/// thread ([`super::worker`]) that runs the queued queries in order, committing those that
+/// queued up together at once: requests never contend for a lock or wake a pool thread
+/// each, and the thread stays hot while requests keep coming.
 #[derive(Clone)]
 pub struct Db {
     conn: Arc<Mutex<Connection>>,
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Db {
@@ -92,24 +91,22 @@ impl Db {
         conn.execute_batch(SCHEMA)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let conn = Arc::new(Mutex::new(conn));
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let worker = conn.clone();
         std::thread::Builder::new().name("emulator-sqlite".into()).spawn(move || run_jobs(&worker, &queue))?;
         Ok(Db { conn, jobs })
     }
 
-    /// Runs `f` with the connection on the database thread.
+    /// Runs `f` with the connection on the database thread, possibly inside a transaction
+    /// shared with other callers' queries (use [`Atomic`] for all-or-nothing changes). The
+    /// answer comes once the writes are committed.
     pub async fn call<T, F>(&self, f: F) -> Result<T, EmulatorError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, EmulatorError> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Box::new(move |c: &mut Connection| {
-                let _ = tx.send(f(c));
-            }))
-            .map_err(|_| gone())?;
+        self.jobs.send(Box::new(Call::new(f, tx))).map_err(|_| gone())?;
         // A job that panicked dropped its sender: report it like a failed query.
         rx.await.map_err(|_| gone())?
     }
@@ -125,15 +122,46 @@ fn gone() -> EmulatorError {
     EmulatorError::Io(std::io::Error::other("the database thread stopped"))
 }
 
-/// The database thread: runs jobs until every sender is gone. The lock is taken per job
-/// (so `call_sync` can interleave) and a panicking job only fails its own request.
-fn run_jobs(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
-    while let Ok(job) = queue.recv() {
-        let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let c: &mut Connection = &mut guard;
-        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(c))).is_err() {
-            tracing::error!("a database job panicked");
+/// Statements that take effect together or not at all: a savepoint, so it works both on
+/// its own (then it is a transaction) and inside the database thread's batch transaction.
+/// Dropped without [`Atomic::commit`], it undoes its changes.
+pub struct Atomic<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> Atomic<'c> {
+    /// Starts the group.
+    pub fn begin(conn: &'c Connection) -> Result<Atomic<'c>, EmulatorError> {
+        conn.prepare_cached("SAVEPOINT atomic")?.execute([])?;
+        Ok(Atomic { conn, open: true })
+    }
+
+    /// Keeps the changes (commits them when no batch transaction is open).
+    pub fn commit(mut self) -> Result<(), EmulatorError> {
+        self.conn.prepare_cached("RELEASE atomic")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for Atomic<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            for undo in ["ROLLBACK TO atomic", "RELEASE atomic"] {
+                if let Err(e) = self.conn.prepare_cached(undo).and_then(|mut s| s.execute([])) {
+                    tracing::warn!(error = %e, "could not undo a savepoint");
+                }
+            }
         }
+    }
+}
+
+impl std::ops::Deref for Atomic<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
     }
 }
 

@@ -5,5 +5,6 @@ pub mod db;
 pub mod items;
 pub mod sessions;
 pub mod tokens;
+mod worker;
 
-pub use db::Db;
+pub use db::{Atomic, Db};

@@ -5,6 +5,7 @@
 use crate::error::EmulatorError;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
+use crate::store::Atomic;
 use crate::store::sessions::{self, SessionState};
 use crate::upload::live::LiveSession;
 use crate::util::{new_item_id, now_ms, random_token};
@@ -134,7 +135,7 @@ async fn commit_inner(
     let placed = state
         .db()
         .call(move |c| {
-            let tx = c.transaction()?;
+            let tx = Atomic::begin(c)?;
             let conflict = conflict_from_str(&info.conflict);
             let placed = place_file(&tx, &info.parent_id, &info.requested_name, conflict, total, &hash, &b, now_ms())?;
             progress.state = SessionState::Completed;
