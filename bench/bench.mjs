@@ -298,14 +298,17 @@ async function main() {
         }
       })();
       const stop = startProcSampler({ renderer: tab.renderers, browser: groups.browser });
-      const r = await tab.page.evaluate((m) => window.B.hashFile(m), mode);
+      // Bounded: on a 1 GiB file the BYOB read once stalled for minutes with no CPU use.
+      const timeout = new Promise((res) => setTimeout(() => res(null), 120000));
+      const r = (await Promise.race([tab.page.evaluate((m) => window.B.hashFile(m), mode), timeout])) || { mode, timedOut: true, bytes: SIZE, ms: NaN };
       on = false;
       await loop;
       r.proc = stop();
       r.arrayBufferPeakBytes = heap.backing;
       r.gbps = r.bytes / 1e9 / (r.ms / 1000);
       result.readDemo.push(r);
-      console.error(
+      if (r.timedOut) console.error(`read+hash ${mode}: no answer within 120 s (stalled), skipped`);
+      else console.error(
         `read+hash ${mode.padEnd(11)} ${fmt(r.gbps, 2)} GB/s, ArrayBuffers peak ${fmt(mib(heap.backing))} MiB, renderer anon ${fmt(mib(r.proc.renderer.anonPeakBytes))} MiB,` +
           ` CPU renderer ${fmt(r.proc.renderer.cpuSeconds, 2)} s browser ${fmt(r.proc.browser.cpuSeconds, 2)} s (${r.hash})`,
       );
