@@ -69,27 +69,31 @@ impl Control {
 
     /// Resolves when the state is no longer `Running` (at once if it already is not).
     pub fn interrupted(self: &Rc<Self>) -> Until {
-        Until { control: self.clone(), running: false }
+        Until { control: self.clone(), done: |s| s != State::Running }
     }
 
     /// Resolves when the state is `Running` or `Cancelled` (the end of a pause).
     pub fn unpaused(self: &Rc<Self>) -> Until {
-        Until { control: self.clone(), running: true }
+        Until { control: self.clone(), done: |s| s != State::Paused }
+    }
+
+    /// Resolves when the upload is cancelled.
+    pub fn cancelled(self: &Rc<Self>) -> Until {
+        Until { control: self.clone(), done: |s| s == State::Cancelled }
     }
 }
 
-/// Waits for a state change (see [`Control::interrupted`] and [`Control::unpaused`]).
+/// Waits for a state change (see [`Control::interrupted`], [`Control::unpaused`], [`Control::cancelled`]).
 pub struct Until {
     control: Rc<Control>,
-    running: bool,
+    done: fn(State) -> bool,
 }
 
 impl Future for Until {
     type Output = State;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<State> {
         let s = self.control.state();
-        let ready = if self.running { s != State::Paused } else { s != State::Running };
-        if ready {
+        if (self.done)(s) {
             return Poll::Ready(s);
         }
         let mut wakers = self.control.wakers.borrow_mut();

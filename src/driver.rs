@@ -14,7 +14,7 @@ use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::{committed_item, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer};
 use onedrive_upload_core::time::format_millis;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -70,9 +70,11 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                 let blob = file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| upload_error(FailureCode::Protocol, None, &crate::error::message_of(&e)))?;
                 let headers = [("Content-Range".to_owned(), content_range)];
                 let req = Request { method: "PUT", url: &url, headers: &headers, body: Body::Blob(&blob), with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
-                let (p, ack) = (progress.clone(), engine.acknowledged());
+                let (p, ack, body_sent) = (progress.clone(), engine.acknowledged(), Rc::new(Cell::new(false)));
+                let sent_flag = body_sent.clone();
                 let on_upload: Rc<dyn Fn(f64)> = Rc::new(move |loaded: f64| {
                     let sent = start + (loaded.max(0.0) as u64).min(end - start);
+                    sent_flag.set(sent == end);
                     p.borrow_mut().report(sent, ack, now_ms());
                 });
                 let put = xhr::send(req, Some(on_upload));
@@ -81,7 +83,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                         h.advance_to(end).await;
                     }
                 });
-                match interruptible(&control, io).await {
+                match interruptible_put(&control, io, &body_sent).await {
                     Err(event) => event,
                     Ok((outcome, ())) => to_event(outcome, &mut last_body, true),
                 }
@@ -149,6 +151,28 @@ async fn interruptible<F: Future>(control: &Rc<Control>, fut: F) -> Result<F::Ou
             Err(after_interrupt(control).await)
         }
     }
+}
+
+/// [`interruptible`] for a PUT: a pause that comes once the whole body is sent waits for the
+/// answer instead of aborting (the server has the bytes, and the answer may be the commit, which
+/// could not be asked for again: a committed session's URL answers 404). A cancel still aborts.
+async fn interruptible_put<F: Future>(control: &Rc<Control>, fut: F, body_sent: &Cell<bool>) -> Result<F::Output, Event> {
+    if control.state() != State::Running {
+        drop(fut);
+        return Err(after_interrupt(control).await);
+    }
+    let fut = match select(Box::pin(fut), control.interrupted()).await {
+        Either::Left((out, _)) => return Ok(out),
+        Either::Right((_, fut)) => fut,
+    };
+    if control.state() == State::Paused && body_sent.get() {
+        if let Either::Left((out, _)) = select(fut, control.cancelled()).await {
+            return Ok(out);
+        }
+    } else {
+        drop(fut); // aborts the request now, not when the pause ends
+    }
+    Err(after_interrupt(control).await)
 }
 
 /// Waits out a pause: `Abort` if cancelled, `Resume` once running again.
