@@ -97,3 +97,26 @@ async fn control_api_is_off_by_default() {
     assert_eq!(emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().status(), 404);
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn control_api_answers_cors_preflights_and_still_refuses_other_methods() {
+    let emu = start().await;
+    let url = format!("{}/_emulator/faults", emu.base);
+    let r = emu
+        .http
+        .request(reqwest::Method::OPTIONS, &url)
+        .header("origin", "http://page.example:3000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "preflight answered {}", r.status());
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    let put = emu.http.put(&url).header("origin", "http://page.example:3000").send().await.unwrap();
+    assert_eq!(put.status(), 405);
+    assert_eq!(put.headers()["access-control-allow-origin"], "*");
+    assert_eq!(error_code(&put.json().await.unwrap()).0, "invalidRequest");
+    emu.shutdown().await;
+}

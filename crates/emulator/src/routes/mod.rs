@@ -44,7 +44,9 @@ pub fn router(state: AppState) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token));
     let mut router = Router::new().merge(graph).merge(pre_authenticated).merge(identity);
     if state.config().fault_injection {
-        router = router.merge(control::router().layer(cors_any_origin()));
+        // Its own 405 fallback before the CORS layer, so that a preflight (OPTIONS) is answered
+        // by the layer instead of the outer router's 405.
+        router = router.merge(control::router().method_not_allowed_fallback(method_not_allowed).layer(cors_any_origin()));
     }
     router.fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
 }
