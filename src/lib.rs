@@ -4,6 +4,7 @@
 //! ([`options`]), the engine's actions are performed with XMLHttpRequest and timers
 //! ([`driver`]), and the result is the committed driveItem or an `UploadError`.
 
+mod allocator;
 mod control;
 mod driver;
 mod error;

@@ -5,8 +5,6 @@
 //! into 160 byte-buckets (a vectorisable XOR of 160-byte blocks); `finalize` spreads the
 //! buckets over the state once.
 
-use base64::Engine as _;
-
 const WIDTH_BITS: usize = 160;
 const SHIFT: usize = 11;
 const BLOCK: usize = WIDTH_BITS; // bytes 160 apart share a shift
@@ -105,7 +103,7 @@ impl QuickXorHash {
 
     /// The digest as Graph reports it: standard Base64 with padding (28 characters).
     pub fn finalize(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(self.digest())
+        base64(&self.digest())
     }
 
     /// One-shot convenience.
@@ -116,10 +114,34 @@ impl QuickXorHash {
     }
 }
 
+/// Standard Base64 with padding. Written out (a dozen lines) rather than taken from the `base64`
+/// crate: no panicking `expect` in the path, which keeps the wasm bundle small.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for group in bytes.chunks(3) {
+        let byte = |i: usize| u32::from(group.get(i).copied().unwrap_or(0));
+        let n = byte(0) << 16 | byte(1) << 8 | byte(2);
+        for i in 0..4 {
+            out.push(if i <= group.len() { char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]) } else { '=' });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
     use proptest::prelude::*;
+
+    #[test]
+    fn base64_matches_the_base64_crate() {
+        for n in 0..=23u32 {
+            let data: Vec<u8> = (0..n).map(|i| (i * 37 + 200) as u8).collect();
+            assert_eq!(base64(&data), base64::engine::general_purpose::STANDARD.encode(&data), "{n} bytes");
+        }
+    }
 
     /// The definition, bit by bit, with no folding: the reference the fast path is checked against.
     fn reference(data: &[u8]) -> String {
