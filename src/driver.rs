@@ -5,7 +5,7 @@ use crate::error::{from_failure, integrity, upload_error};
 use crate::hasher::Hasher;
 use crate::options::{Options, SessionSource};
 use crate::progress::Progress;
-use crate::session::{self, Answer};
+use crate::session::{self, Answer, SessionError};
 use crate::storage::{Saved, Slot};
 use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
 use futures_util::future::{join, select, Either};
@@ -16,6 +16,7 @@ use onedrive_upload_core::engine::{committed_item, verify_hash, Action, Committe
 use onedrive_upload_core::time::format_millis;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::File;
@@ -35,11 +36,11 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
         return Err(upload_error(FailureCode::Aborted, None, "upload aborted"));
     }
     if total == 0 {
-        return match interruptible(&control, session::request(&options, &file)).await {
-            Ok(Ok(Answer::Item(item))) => finish(item, None, total, hasher.as_ref(), &progress).await,
-            Ok(Ok(Answer::Session(_))) => Err(upload_error(FailureCode::Protocol, None, "a zero-byte file cannot use an upload session: the session source must answer the driveItem")),
-            Ok(Err((status, message))) => Err(upload_error(FailureCode::SessionFailed, status, &message)),
-            Err(_) => Err(upload_error(FailureCode::Aborted, None, "upload aborted")),
+        return match interruptible(&control, session_op(&options, &file), None).await {
+            Ok(Got::Session(Ok(Answer::Item(item)))) => finish(item, None, total, hasher.as_ref(), &progress).await,
+            Ok(Got::Session(Ok(Answer::Session(_)))) => Err(upload_error(FailureCode::Protocol, None, "a zero-byte file cannot use an upload session: the session source must answer the driveItem")),
+            Ok(Got::Session(Err((status, message)))) => Err(upload_error(FailureCode::SessionFailed, status, &message)),
+            Ok(_) | Err(_) => Err(upload_error(FailureCode::Aborted, None, "upload aborted")),
         };
     }
     let saved = slot.load(now_ms());
@@ -54,16 +55,17 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let mut stored_expiry = engine.expires_at_ms();
     loop {
         let event = match action {
-            Action::RequestSession => match interruptible(&control, session::request(&options, &file)).await {
+            Action::RequestSession => match interruptible(&control, session_op(&options, &file), None).await {
                 Err(event) => event,
-                Ok(Ok(Answer::Session(s))) => {
+                Ok(Got::Session(Ok(Answer::Session(s)))) => {
                     slot.save(&Saved { upload_url: s.upload_url.clone(), expiration_date_time: s.expiration.clone(), chunk_size: chunk.get(), saved_at: now_ms() });
                     upload_url = Some(s.upload_url);
                     stored_expiry = s.info.expires_at_ms;
                     Event::SessionReady(s.info)
                 }
-                Ok(Ok(Answer::Item(item))) => return finish(item, None, total, hasher.as_ref(), &progress).await,
-                Ok(Err((status, message))) => Event::SessionFailed { status, message },
+                Ok(Got::Session(Ok(Answer::Item(item)))) => return finish(item, None, total, hasher.as_ref(), &progress).await,
+                Ok(Got::Session(Err((status, message)))) => Event::SessionFailed { status, message },
+                Ok(_) => Event::SessionFailed { status: None, message: String::new() },
             },
             Action::Put { start, end, content_range } => {
                 let url = upload_url.clone().unwrap_or_default();
@@ -78,28 +80,27 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                     p.borrow_mut().report(sent, ack, now_ms());
                 });
                 let put = xhr::send(req, Some(on_upload));
-                let io = join(put, async {
+                let hashed = async {
                     if let Some(h) = &hasher {
                         h.advance_to(end).await;
                     }
-                });
-                match interruptible_put(&control, io, &body_sent).await {
-                    Err(event) => event,
-                    Ok((outcome, ())) => to_event(outcome, &mut last_body, true),
-                }
+                };
+                let io: Op<'_> = Box::pin(async { Got::Http(join(put, hashed).await.0) });
+                to_event(interruptible(&control, io, Some(&body_sent)).await, &mut last_body, true)
             }
             Action::GetStatus => {
                 let url = upload_url.clone().unwrap_or_default();
                 let req = Request { method: "GET", url: &url, headers: &[], body: Body::None, with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
-                match interruptible(&control, xhr::send(req, None)).await {
+                let io: Op<'_> = Box::pin(async { Got::Http(xhr::send(req, None).await) });
+                to_event(interruptible(&control, io, None).await, &mut last_body, false)
+            }
+            Action::Sleep { ms } => {
+                let timer = TimeoutFuture::new(ms.min(i32::MAX as u64) as u32);
+                match interruptible(&control, Box::pin(async { timer.await; Got::Timer }), None).await {
                     Err(event) => event,
-                    Ok(outcome) => to_event(outcome, &mut last_body, false),
+                    Ok(_) => Event::TimerFired,
                 }
             }
-            Action::Sleep { ms } => match interruptible(&control, TimeoutFuture::new(ms.min(i32::MAX as u64) as u32)).await {
-                Err(event) => event,
-                Ok(()) => Event::TimerFired,
-            },
             Action::DeleteSession => {
                 slot.remove();
                 if let Some(url) = &upload_url {
@@ -136,41 +137,45 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     }
 }
 
-/// Runs `fut` unless the upload is paused or cancelled first; then `fut` is dropped (its
-/// request aborted, its timer cleared) and the event to feed is `Abort`, or `Resume` once a
-/// pause ends.
-async fn interruptible<F: Future>(control: &Rc<Control>, fut: F) -> Result<F::Output, Event> {
-    if control.state() != State::Running {
-        drop(fut); // never started: nothing is sent after a pause or cancel
-        return Err(after_interrupt(control).await);
-    }
-    match select(Box::pin(fut), control.interrupted()).await {
-        Either::Left((out, _)) => Ok(out),
-        Either::Right((_, fut)) => {
-            drop(fut); // aborts the request / clears the timer now, not when the pause ends
-            Err(after_interrupt(control).await)
-        }
-    }
+/// What an interruptible operation produced.
+enum Got {
+    /// The session source's answer.
+    Session(Result<Answer, SessionError>),
+    /// A request's outcome.
+    Http(Outcome),
+    /// A sleep ended.
+    Timer,
 }
 
-/// [`interruptible`] for a PUT: a pause that comes once the whole body is sent waits for the
-/// answer instead of aborting (the server has the bytes, and the answer may be the commit, which
-/// could not be asked for again: a committed session's URL answers 404). A cancel still aborts.
-async fn interruptible_put<F: Future>(control: &Rc<Control>, fut: F, body_sent: &Cell<bool>) -> Result<F::Output, Event> {
+/// One interruptible operation, boxed: [`interruptible`] has a single instance whatever the operation.
+type Op<'a> = Pin<Box<dyn Future<Output = Got> + 'a>>;
+
+/// Asks the session source for a session, as an [`Op`].
+fn session_op<'a>(options: &'a Options, file: &'a File) -> Op<'a> {
+    Box::pin(async move { Got::Session(session::request(options, file).await) })
+}
+
+/// Runs `op` unless the upload is paused or cancelled first; then `op` is dropped (its
+/// request aborted, its timer cleared) and the event to feed is `Abort`, or `Resume` once a
+/// pause ends. For a PUT (`body_sent` given), a pause that comes once the whole body is sent
+/// waits for the answer instead of aborting (the server has the bytes, and the answer may be
+/// the commit, which could not be asked for again: a committed session's URL answers 404);
+/// a cancel still aborts.
+async fn interruptible(control: &Rc<Control>, op: Op<'_>, body_sent: Option<&Cell<bool>>) -> Result<Got, Event> {
     if control.state() != State::Running {
-        drop(fut);
+        drop(op); // never started: nothing is sent after a pause or cancel
         return Err(after_interrupt(control).await);
     }
-    let fut = match select(Box::pin(fut), control.interrupted()).await {
+    let op = match select(op, control.interrupted()).await {
         Either::Left((out, _)) => return Ok(out),
-        Either::Right((_, fut)) => fut,
+        Either::Right((_, op)) => op,
     };
-    if control.state() == State::Paused && body_sent.get() {
-        if let Either::Left((out, _)) = select(fut, control.cancelled()).await {
+    if control.state() == State::Paused && body_sent.is_some_and(Cell::get) {
+        if let Either::Left((out, _)) = select(op, control.cancelled()).await {
             return Ok(out);
         }
     } else {
-        drop(fut); // aborts the request now, not when the pause ends
+        drop(op); // aborts the request / clears the timer now, not when the pause ends
     }
     Err(after_interrupt(control).await)
 }
@@ -184,8 +189,13 @@ async fn after_interrupt(control: &Rc<Control>) -> Event {
     }
 }
 
-/// Converts a transport outcome to the engine's event, keeping the answer's body.
-fn to_event(outcome: Outcome, last_body: &mut String, put: bool) -> Event {
+/// Converts what an interruptible request gave to the engine's event, keeping the answer's body.
+fn to_event(got: Result<Got, Event>, last_body: &mut String, put: bool) -> Event {
+    let outcome = match got {
+        Ok(Got::Http(outcome)) => outcome,
+        Ok(_) => Outcome::Stalled,
+        Err(event) => return event,
+    };
     match outcome {
         Outcome::Answer { status, body, retry_after } => {
             last_body.clone_from(&body);
