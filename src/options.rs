@@ -5,7 +5,6 @@ use js_sys::{Function, Object, Reflect};
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::RetryPolicy;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;
@@ -98,16 +97,6 @@ pub struct Options {
     pub stall_timeout_ms: u32,
 }
 
-/// The `retry` option as JS gives it.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct RetryOptions {
-    client_error_retries: Option<u32>,
-    base_delay_ms: Option<u64>,
-    max_delay_ms: Option<u64>,
-    max_attempts: Option<u32>,
-}
-
 const KNOWN: [&str; 9] = ["session", "headers", "chunkSize", "retry", "onProgress", "signal", "resume", "verify", "stallTimeoutMs"];
 
 const RETRY_KNOWN: [&str; 4] = ["clientErrorRetries", "baseDelayMs", "maxDelayMs", "maxAttempts"];
@@ -156,22 +145,30 @@ impl Options {
                 ChunkSize::new(n).map_err(|_| invalid_option("chunkSize", "must be a positive multiple of 327680 and at most 62914560"))?
             }
         };
-        let r = match get("retry") {
-            None => RetryOptions::default(),
+        let mut retry = RetryPolicy::default();
+        match get("retry") {
+            None => {}
             Some(v) if v.is_object() => {
                 known_keys(&v, &RETRY_KNOWN, "retry.")?;
-                de::<RetryOptions>("retry", v, "its fields must be whole numbers of at least 0")?
+                // Each field through the same `u64` deserializer (one instance of serde's code).
+                let field = |key: &str, default: u64, max: u64| match Reflect::get(&v, &key.into()).ok().filter(|x| !x.is_undefined() && !x.is_null()) {
+                    None => Ok(default),
+                    Some(x) => de::<u64>("retry", x, "its fields must be whole numbers of at least 0").and_then(|n| {
+                        if n <= max {
+                            Ok(n)
+                        } else {
+                            Err(invalid_option("retry", "its fields must be whole numbers of at least 0"))
+                        }
+                    }),
+                };
+                let small = u64::from(u32::MAX);
+                retry.client_error_retries = field("clientErrorRetries", retry.client_error_retries.into(), small)? as u32;
+                retry.base_delay_ms = field("baseDelayMs", retry.base_delay_ms, u64::MAX)?;
+                retry.max_delay_ms = field("maxDelayMs", retry.max_delay_ms, u64::MAX)?;
+                retry.max_attempts = field("maxAttempts", retry.max_attempts.into(), small)? as u32;
             }
             Some(_) => return Err(invalid_option("retry", "must be an object")),
-        };
-        let d = RetryPolicy::default();
-        let retry = RetryPolicy {
-            client_error_retries: r.client_error_retries.unwrap_or(d.client_error_retries),
-            base_delay_ms: r.base_delay_ms.unwrap_or(d.base_delay_ms),
-            max_delay_ms: r.max_delay_ms.unwrap_or(d.max_delay_ms),
-            max_attempts: r.max_attempts.unwrap_or(d.max_attempts),
-            max_session_restarts: d.max_session_restarts,
-        };
+        }
         if retry.max_attempts == 0 {
             return Err(invalid_option("retry.maxAttempts", "must be at least 1"));
         }
@@ -189,9 +186,10 @@ impl Options {
         let flag = |key: &str| get(key).map(|v| de::<bool>(key, v, "must be true or false")).transpose().map(|b| b.unwrap_or(true));
         let stall_timeout_ms = match get("stallTimeoutMs") {
             None => 30_000,
-            Some(v) => match de::<u32>("stallTimeoutMs", v, "must be a positive whole number of milliseconds")? {
+            Some(v) => match de::<u64>("stallTimeoutMs", v, "must be a positive whole number of milliseconds")? {
                 0 => return Err(invalid_option("stallTimeoutMs", "must be a positive number of milliseconds")),
-                n => n.min(i32::MAX as u32),
+                n if n > u64::from(u32::MAX) => return Err(invalid_option("stallTimeoutMs", "must be a positive whole number of milliseconds")),
+                n => n.min(i32::MAX as u64) as u32,
             },
         };
         Ok(Options { session, headers, chunk, retry, on_progress, signal, resume: flag("resume")?, verify: flag("verify")?, stall_timeout_ms })
