@@ -14,10 +14,6 @@ use onedrive_upload_server::config::Config;
 use onedrive_upload_server::embedded::connect_account;
 use onedrive_upload_server::{app, AppState, UserId};
 
-/// The same allocator as the server binary.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Rounds of N concurrent requests measured (after one warm-up round).
 fn rounds(n: usize) -> usize {
     match n {

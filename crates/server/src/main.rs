@@ -7,10 +7,6 @@ use onedrive_upload_server::config::Config;
 use onedrive_upload_server::{app, embedded, AppState, Mode};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of glibc malloc: allocation was a fifth of the CPU per request (BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() {
     // Logs go to stderr; stdout carries only the `listening on` line.
