@@ -48,6 +48,61 @@ async function uploadBareXhr(file, name) {
   return JSON.parse(x.responseText);
 }
 
+// ---------------------------------------------------------------- experiments on the read path
+// (not in the default set; `--uploaders xhr,xhr-read2,xhr-readonce`): what a verify hash costs
+// when it reads the file a second time next to a Blob-body PUT, vs reading each chunk once into
+// memory and sending those bytes.
+
+/** Reads `blob` whole through a BYOB reader into `buffer` (at least blob.size bytes); returns a view. */
+async function readInto(blob, buffer) {
+  const reader = blob.stream().getReader({ mode: "byob" });
+  let filled = 0;
+  while (filled < blob.size) {
+    const { value, done } = await reader.read(new Uint8Array(buffer, filled, blob.size - filled));
+    if (done) break;
+    buffer = value.buffer;
+    filled += value.byteLength;
+  }
+  return new Uint8Array(buffer, 0, filled);
+}
+
+/** The bare loop, plus a second read of each chunk (BYOB, one reused buffer) while it is sent. */
+async function uploadXhrRead2(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let buffer = new ArrayBuffer(chunk);
+  let x = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    const [put, view] = await Promise.all([bareXhrPut(s.uploadUrl, file.slice(a, b), `bytes ${a}-${b - 1}/${size}`), readInto(file.slice(a, b), buffer)]);
+    buffer = view.buffer;
+    x = put;
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
+/** Each chunk read once into memory (the next one read while this one is sent), bytes as the body. */
+async function uploadXhrReadOnce(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  const buffers = [new ArrayBuffer(chunk), new ArrayBuffer(chunk)];
+  let next = readInto(file.slice(0, Math.min(chunk, size)), buffers[0]);
+  let x = null;
+  for (let a = 0, i = 0; a < size; a += chunk, i++) {
+    const b = Math.min(a + chunk, size);
+    const view = await next;
+    const put = bareXhrPut(s.uploadUrl, view, `bytes ${a}-${b - 1}/${size}`); // send() copies the bytes
+    buffers[i % 2] = view.buffer;
+    if (b < size) next = readInto(file.slice(b, Math.min(b + chunk, size)), buffers[(i + 1) % 2]);
+    x = await put;
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
 // ---------------------------------------------------------------- 3. Graph JS SDK
 async function uploadGraphSdk(file, name) {
   const s = await createSession(name, file.size);
@@ -147,6 +202,8 @@ const uploaders = {
   "graph-sdk": uploadGraphSdk,
   naive: uploadNaive,
 };
+/** Selectable with --uploaders, not run by default. */
+const experiments = { "xhr-read2": uploadXhrRead2, "xhr-readonce": uploadXhrReadOnce };
 
 // ---------------------------------------------------------------- memory sampling inside the page
 function startSampler() {
@@ -200,7 +257,7 @@ window.B = {
     let item;
     let mem;
     try {
-      item = await uploaders[kind](file, name);
+      item = await (uploaders[kind] || experiments[kind])(file, name);
     } finally {
       mem = stopSampler();
     }
