@@ -20,7 +20,7 @@ async fn without_byob_readers_the_hash_is_read_by_slices_and_still_right() {
     let tf = TestFile::new(&unique("nobyob"), 5 * 1024 * 1024 + 11, 31);
     let key = JsValue::from_str("ReadableStreamBYOBReader");
     let saved = Reflect::get(&global(), &key).unwrap();
-    assert!(Reflect::delete_property(&global().into(), &key).unwrap());
+    assert!(Reflect::delete_property(&global(), &key).unwrap());
     let result = wait(upload_file(tf.file.clone().into(), options(&t, r#"{"chunkSize":327680}"#).into())).await;
     Reflect::set(&global(), &key, &saved).unwrap();
     let item = result.unwrap_or_else(|e| panic!("upload failed: {:?} {:?}", prop(&e, "code"), prop(&e, "message")));
