@@ -42,16 +42,11 @@ pub struct Slot {
     key: String,
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `globalThis` (one import; `js_sys::global()` probes four names and costs ~0.5 KB of wasm).
-    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
-    static GLOBAL_THIS: JsValue;
-}
-
 /// `localStorage`, when this global has one and it is usable (reading it may throw: then none).
 fn local_storage() -> Option<Storage> {
-    let v = GLOBAL_THIS.with(|g| Reflect::get(g, &"localStorage".into())).ok()?;
+    // `js_sys::global()`: the futures executor links it anyway (a `globalThis` binding of our own
+    // would be one more import).
+    let v = Reflect::get(&js_sys::global(), &"localStorage".into()).ok()?;
     if v.is_undefined() || v.is_null() {
         return None;
     }

@@ -30,17 +30,18 @@ pub fn parse_millis(s: &str) -> Result<i64, CoreError> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let digits = &s[start..i];
+        // `get`, not indexing: no panicking str slice (its message code is ~4 KB of wasm).
+        let digits = s.get(start..i).ok_or_else(err)?;
         if digits.is_empty() || digits.len() > 9 {
             return Err(err());
         }
-        let mut ms = String::from(&digits[..digits.len().min(3)]);
+        let mut ms = String::from(digits.get(..digits.len().min(3)).ok_or_else(err)?);
         while ms.len() < 3 {
             ms.push('0');
         }
         millis = ms.parse().map_err(|_| err())?;
     }
-    let offset_min = match &s[i..] {
+    let offset_min = match s.get(i..).ok_or_else(err)? {
         "Z" | "z" => 0,
         o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
             let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
