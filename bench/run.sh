@@ -74,6 +74,10 @@ PKG=${BENCH_PKG:-$ROOT/pkg}  # wasm-pack output dir (BENCH_PKG overrides, e.g. t
 
 # ------------------------------------------------------------------ build
 if [ "$SKIP_BUILD" = 0 ]; then
+  for tool in wasm-pack wasm-bindgen chromium; do
+    command -v "$tool" >/dev/null 2>&1 \
+      || { log "$tool is missing: run ./scripts/bootstrap.sh (or either README command) first"; exit 1; }
+  done
   if [ ! -d bench/node_modules ] || [ bench/package-lock.json -nt bench/node_modules/.package-lock.json ]; then
     log "npm ci (bench/)"
     (cd bench && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)

@@ -103,6 +103,75 @@ async function uploadXhrReadOnce(file, name) {
   return JSON.parse(x.responseText);
 }
 
+/** Read once, a fresh buffer per chunk from `Blob.arrayBuffer()` (next chunk read during this PUT). */
+async function uploadXhrSliceOnce(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let next = file.slice(0, Math.min(chunk, size)).arrayBuffer();
+  let x = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    const bytes = new Uint8Array(await next);
+    const put = bareXhrPut(s.uploadUrl, bytes, `bytes ${a}-${b - 1}/${size}`);
+    if (b < size) next = file.slice(b, Math.min(b + chunk, size)).arrayBuffer();
+    x = await put;
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
+/** Read once through BYOB into a fresh buffer per chunk (no reuse of a buffer that was sent). */
+async function uploadXhrByobFresh(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let next = readInto(file.slice(0, Math.min(chunk, size)), new ArrayBuffer(chunk));
+  let x = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    const view = await next;
+    const put = bareXhrPut(s.uploadUrl, view, `bytes ${a}-${b - 1}/${size}`);
+    if (b < size) next = readInto(file.slice(b, Math.min(b + chunk, size)), new ArrayBuffer(chunk));
+    x = await put;
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
+/** Read once with `Blob.arrayBuffer()`, sequential (no overlap): read, then PUT the bytes. */
+async function uploadXhrSliceSeq(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let x = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    const bytes = new Uint8Array(await file.slice(a, b).arrayBuffer());
+    x = await bareXhrPut(s.uploadUrl, bytes, `bytes ${a}-${b - 1}/${size}`);
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
+/** Read once with `Blob.arrayBuffer()`, then send the bytes wrapped in a renderer-made `Blob`. */
+async function uploadXhrBlobOnce(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let next = file.slice(0, Math.min(chunk, size)).arrayBuffer();
+  let x = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    const body = new Blob([await next]);
+    const put = bareXhrPut(s.uploadUrl, body, `bytes ${a}-${b - 1}/${size}`);
+    if (b < size) next = file.slice(b, Math.min(b + chunk, size)).arrayBuffer();
+    x = await put;
+  }
+  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
+  return JSON.parse(x.responseText);
+}
+
 // ---------------------------------------------------------------- 3. Graph JS SDK
 async function uploadGraphSdk(file, name) {
   const s = await createSession(name, file.size);
@@ -203,7 +272,14 @@ const uploaders = {
   naive: uploadNaive,
 };
 /** Selectable with --uploaders, not run by default. */
-const experiments = { "xhr-read2": uploadXhrRead2, "xhr-readonce": uploadXhrReadOnce };
+const experiments = {
+  "xhr-read2": uploadXhrRead2,
+  "xhr-readonce": uploadXhrReadOnce,
+  "xhr-sliceonce": uploadXhrSliceOnce,
+  "xhr-byobfresh": uploadXhrByobFresh,
+  "xhr-sliceseq": uploadXhrSliceSeq,
+  "xhr-blobonce": uploadXhrBlobOnce,
+};
 
 // ---------------------------------------------------------------- memory sampling inside the page
 function startSampler() {
