@@ -37,7 +37,8 @@ async function main() {
       "--headless=new",
       "--no-sandbox",
       "--disable-gpu",
-      "--disable-dev-shm-usage",
+      // Containers often give /dev/shm 64 MiB; BENCH_DEV_SHM=1 lets Chromium use it (A/B of this flag).
+      ...(process.env.BENCH_DEV_SHM === "1" ? [] : ["--disable-dev-shm-usage"]),
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
@@ -181,7 +182,8 @@ async function main() {
       if (r.timedOut) console.error(`read+hash ${mode}: no answer within 120 s (stalled), skipped`);
       else console.error(
         `read+hash ${mode.padEnd(11)} ${fmt(r.gbps, 2)} GB/s, ArrayBuffers peak ${fmt(mib(heap.backing))} MiB, renderer anon ${fmt(mib(r.proc.renderer.anonPeakBytes))} MiB,` +
-          ` CPU renderer ${fmt(r.proc.renderer.cpuSeconds, 2)} s browser ${fmt(r.proc.browser.cpuSeconds, 2)} s (${r.hash})`,
+          ` CPU renderer ${fmt(r.proc.renderer.cpuSeconds, 2)} s browser ${fmt(r.proc.browser.cpuSeconds, 2)} s,` +
+          ` ${r.reads} reads (${fmt(r.bytes / r.reads / 1024, 0)} KiB each), copy+hash ${fmt(r.updateMs, 0)} of ${fmt(r.ms, 0)} ms (${r.hash})`,
       );
       await context.close();
     }

@@ -129,6 +129,16 @@ if has browser; then
   stop_server
 fi
 
+# ------------------------------------------------------------------ nocdp (opt-in)
+# The same uploads in a Chromium that no DevTools client is attached to (bench/nocdp.mjs).
+if has nocdp; then
+  start_server 0
+  log "server $URL (pid $SERVER_PID); Chromium without DevTools: ${SIZE_MIB} MiB x $RUNS runs"
+  node bench/nocdp.mjs --server "$URL" --size-mib "$SIZE_MIB" --runs "$RUNS" --chunk-mib "$CHUNK_MIB" \
+    ${UPLOADERS:+--only "$UPLOADERS"} 2>&1 | tee "$RES/nocdp.md"
+  stop_server
+fi
+
 # ------------------------------------------------------------------ sizes
 if has sizes; then
   SIZES_ARGS=(--pkg "$PKG")

@@ -49,7 +49,7 @@ async function uploadBareXhr(file, name) {
 }
 
 // ---------------------------------------------------------------- experiments on the read path
-// (not in the default set; `--uploaders xhr,xhr-read2,xhr-readonce`): what a verify hash costs
+// (not in the default set; `--uploaders xhr,xhr-read2,xhr-readonce,...`): what a verify hash costs
 // when it reads the file a second time next to a Blob-body PUT, vs reading each chunk once into
 // memory and sending those bytes.
 
@@ -172,6 +172,25 @@ async function uploadXhrBlobOnce(file, name) {
   return JSON.parse(x.responseText);
 }
 
+/** As xhr-sliceonce, but each chunk's bytes are sent with `fetch` instead of XHR. */
+async function uploadFetchSliceOnce(file, name) {
+  const s = await createSession(name, file.size);
+  const size = file.size;
+  const chunk = state.chunk;
+  let next = file.slice(0, Math.min(chunk, size)).arrayBuffer();
+  let r = null;
+  for (let a = 0; a < size; a += chunk) {
+    const b = Math.min(a + chunk, size);
+    const bytes = new Uint8Array(await next);
+    const put = fetch(s.uploadUrl, { method: "PUT", headers: { "Content-Range": `bytes ${a}-${b - 1}/${size}` }, body: bytes });
+    if (b < size) next = file.slice(b, Math.min(b + chunk, size)).arrayBuffer();
+    r = await put;
+    if (b < size) await r.arrayBuffer();
+  }
+  if (r.status !== 200 && r.status !== 201) throw new Error(`last PUT -> ${r.status}`);
+  return r.json();
+}
+
 // ---------------------------------------------------------------- 3. Graph JS SDK
 async function uploadGraphSdk(file, name) {
   const s = await createSession(name, file.size);
@@ -279,6 +298,7 @@ const experiments = {
   "xhr-byobfresh": uploadXhrByobFresh,
   "xhr-sliceseq": uploadXhrSliceSeq,
   "xhr-blobonce": uploadXhrBlobOnce,
+  "fetch-sliceonce": uploadFetchSliceOnce,
 };
 
 // ---------------------------------------------------------------- memory sampling inside the page
@@ -378,8 +398,9 @@ window.B = {
 
   /**
    * Reads the whole file in 2 MiB pieces and hashes it in wasm (bench/qxh-wasm), either the way
-   * src/hasher.rs does (Blob.slice().arrayBuffer(): a fresh ArrayBuffer per piece) or through a
-   * BYOB stream reader that refills one reused ArrayBuffer. Shows what the read path costs.
+   * src/hasher.rs falls back to without BYOB readers (Blob.slice().arrayBuffer(): a fresh
+   * ArrayBuffer per piece) or the way it reads by default (a BYOB stream reader that refills one
+   * reused ArrayBuffer). Shows what the read path costs.
    */
   async hashFile(mode) {
     const q = await import("./qxh/qxh_wasm.js");
@@ -388,11 +409,16 @@ window.B = {
     const PIECE = 2 * 1024 * 1024;
     const h = new q.Hasher();
     if (globalThis.gc) globalThis.gc();
+    let reads = 0;
+    let updateMs = 0; // copying each piece into wasm memory and hashing it
     const t0 = performance.now();
     if (mode === "arrayBuffer") {
       for (let a = 0; a < file.size; a += PIECE) {
         const buf = await file.slice(a, Math.min(a + PIECE, file.size)).arrayBuffer();
+        const u0 = performance.now();
         h.update(new Uint8Array(buf));
+        updateMs += performance.now() - u0;
+        reads++;
       }
     } else {
       const reader = file.stream().getReader({ mode: "byob" });
@@ -400,14 +426,17 @@ window.B = {
       for (;;) {
         const { value, done } = await reader.read(new Uint8Array(buf));
         if (done) break;
+        const u0 = performance.now();
         h.update(value);
+        updateMs += performance.now() - u0;
+        reads++;
         buf = value.buffer;
       }
     }
     const ms = performance.now() - t0;
     const hash = h.finalize();
     h.free();
-    return { mode, ms, bytes: file.size, hash };
+    return { mode, ms, bytes: file.size, hash, reads, updateMs };
   },
 
   /** QuickXorHash GB/s in wasm (bench/qxh-wasm): in wasm memory, and from a JS Uint8Array (one copy in). */
@@ -435,5 +464,47 @@ window.B = {
     return { bytes: len, inWasmMs: inWasm, fromJsMs: fromJs };
   },
 };
+
+// ---------------------------------------------------------------- without DevTools (bench/nocdp.sh)
+// `index.html?auto=xhr,xhr-sliceonce&mib=128&runs=3`: the page runs the named uploaders by itself on a
+// generated file (in the origin-private file system) and logs `BENCH ...` lines, for a browser that no DevTools client is attached
+// to (playwright enables the CDP Network domain, which instruments every request body).
+async function runAuto(params) {
+  const kinds = params.get("auto").split(",");
+  const size = Number(params.get("mib") || 128) * 1024 * 1024;
+  const runs = Number(params.get("runs") || 3);
+  const t = await (await fetch("/dev/token?user=bench")).json();
+  Object.assign(state, { token: t.token, chunk: Number(params.get("chunk-mib") || 10) * 1024 * 1024 });
+  state.pkg = await import("/pkg/onedrive_upload.js");
+  state.wasm = await state.pkg.default();
+  // The file: random bytes written to the origin-private file system, so that `getFile()` gives a
+  // disk-backed File like one picked through <input type=file> (no picker without a DevTools client).
+  const dir = await navigator.storage.getDirectory();
+  const handle = await dir.getFileHandle(`bench-${size}.bin`, { create: true });
+  const out = await handle.createWritable();
+  const part = new Uint8Array(1 << 20);
+  for (let a = 0; a < size; a += part.length) {
+    for (let i = 0; i < part.length; i += 65536) crypto.getRandomValues(part.subarray(i, i + 65536));
+    await out.write(part.subarray(0, Math.min(part.length, size - a)));
+  }
+  await out.close();
+  const file = await handle.getFile();
+  console.log(`BENCH file ${file.size} B (OPFS), chunk ${state.chunk} B, ${navigator.userAgent}`);
+  for (let run = -1; run < runs; run++) {
+    for (let k = 0; k < kinds.length; k++) {
+      const kind = kinds[(k + Math.max(run, 0)) % kinds.length];
+      const t0 = performance.now();
+      const item = await (uploaders[kind] || experiments[kind])(file, `nocdp-${kind}-${run}-${Date.now()}.bin`);
+      const ms = performance.now() - t0;
+      if (item.size !== size) throw new Error(`${kind}: committed ${item.size} B, expected ${size}`);
+      await window.B.remove(item.id);
+      console.log(`BENCH ${run < 0 ? "warm-up" : `run ${run}`} ${kind} ${(size / 1e6 / (ms / 1000)).toFixed(1)} MB/s`);
+    }
+  }
+  console.log("BENCH done");
+}
+const autoParams = new URLSearchParams(location.search);
+if (autoParams.has("auto")) runAuto(autoParams).catch((e) => console.log(`BENCH error ${e}`));
+
 document.getElementById("log").textContent = "ready";
 window.benchReady = true;
