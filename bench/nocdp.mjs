@@ -1,10 +1,11 @@
 // Upload throughput with no DevTools client attached (bench/run.sh --only nocdp).
 //
-// playwright drives Chromium over CDP and enables the Network domain, which makes Chromium copy
-// every request body into DevTools events; an upload that sends bytes (not a Blob) pays that in
-// the renderer and the browser process. Here Chromium is started as a user would run it: no
-// DevTools, the page (`index.html?auto=...`) runs the uploaders itself on a file it writes to the
-// origin-private file system and logs `BENCH` lines, read from Chromium's log on stderr.
+// playwright drives Chromium over CDP with the Network domain enabled on every page; under it an
+// upload that sends bytes (not a Blob) as the request body costs ~0.7 CPU-s per 10 MiB in both the
+// renderer and the browser process (10x slower), which users never see. Here Chromium is started
+// as a user would run it: no DevTools; the page (`index.html?auto=...`) runs the uploaders itself on
+// a file it writes to the origin-private file system and logs `BENCH` lines, read from Chromium's
+// log on stderr.
 //
 //   node bench/nocdp.mjs --server URL [--size-mib 256] [--runs 5] [--chunk-mib 10] [--only wasm,xhr,...]
 

@@ -2,7 +2,7 @@
 # The benchmark harness behind BENCHMARKS.md (issue 8). Run from anywhere, after the README's set-up:
 #
 #   ./bench/run.sh [--size-mib 256|1024] [--runs 5] [--chunk-mib 10] [--ttfb-runs 3]
-#                  [--only browser,sizes,native,load] [--uploaders wasm,xhr,...] [--skip-build]
+#                  [--only browser,sizes,native,load,nocdp] [--uploaders wasm,xhr,...] [--skip-build]
 #                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr]
 #
 # Phases (all by default):
@@ -16,6 +16,8 @@
 #   native   the crates' own examples, when present: core quickxor_bench, emulator ingest_bench,
 #            server session_bench.
 #   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms.
+#   nocdp    (only when named) the uploads again in a Chromium with no DevTools client attached
+#            (bench/nocdp.mjs): under playwright (CDP, Network domain on) bytes request bodies are 10x slower.
 #
 # Everything it starts (server, browser) is stopped on exit. Results: bench/results/<UTC time>/.
 set -euo pipefail
