@@ -192,7 +192,7 @@ async function uploadFetchSliceOnce(file, name) {
 }
 
 // ---------------------------------------------------------------- 3. Graph JS SDK
-async function uploadGraphSdk(file, name) {
+async function uploadGraphSdk(file, name, rangeSize = state.chunk) {
   const s = await createSession(name, file.size);
   // The SDK splits an https upload URL into host, "version" (first path segment) and path
   // (GraphRequest.parsePath) and only understands "https://" there. The emulator is plain http
@@ -207,12 +207,14 @@ async function uploadGraphSdk(file, name) {
     authProvider: (done) => done(new Error("no token for upload URLs"), null),
   });
   const session = { url: rest.join("/") + u.search, expiry: new Date(s.expirationDateTime) };
-  const task = new LargeFileUploadTask(client, new FileUpload(file, name, file.size), session, {
-    rangeSize: state.chunk,
-  });
+  const options = rangeSize ? { rangeSize } : {};
+  const task = new LargeFileUploadTask(client, new FileUpload(file, name, file.size), session, options);
   const result = await task.upload();
   return result.responseBody;
 }
+
+/** The SDK as most callers use it: no rangeSize, so its default (5 MiB chunks). */
+const uploadGraphSdkDefault = (file, name) => uploadGraphSdk(file, name, null);
 
 // ---------------------------------------------------------------- 4. naive hand-written uploader
 // What the XHR adapter of axios does for `axios.put(url, blob, { headers, onUploadProgress })`:
@@ -299,6 +301,7 @@ const experiments = {
   "xhr-sliceseq": uploadXhrSliceSeq,
   "xhr-blobonce": uploadXhrBlobOnce,
   "fetch-sliceonce": uploadFetchSliceOnce,
+  "graph-sdk-default": uploadGraphSdkDefault,
 };
 
 // ---------------------------------------------------------------- memory sampling inside the page
