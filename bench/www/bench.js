@@ -1,5 +1,5 @@
 // The in-page side of the upload benchmark (driven by bench/bench.mjs through playwright-core).
-// Four uploaders send the same <input type=file> File to upload sessions issued by
+// Five uploaders send the same <input type=file> File to upload sessions issued by
 // POST /api/cloud/file on the server under test, which forwards them to the embedded emulator:
 //   wasm           uploadFile from pkg/ with default options
 //   wasm-noverify  uploadFile with { verify: false }
@@ -7,34 +7,13 @@
 //   graph-sdk      Microsoft's @microsoft/microsoft-graph-client LargeFileUploadTask
 //   naive          the common hand-written uploader: slice + axios-style PUT + axios-retry-style retries
 // Every uploader is timed from "start" (before its session is created) to the final driveItem.
+// Opt-in experiments on the read path are in experiments.js; `?auto=` runs uploaders without DevTools.
 
 import { Client, LargeFileUploadTask, FileUpload } from "./graph-sdk.js";
-
-const state = { token: "", emulator: "", chunk: 0, wasm: null, pkg: null, sampler: null, samples: null };
-
-/** Creates an upload session for `name` through the server, like uploadFile does by default. */
-async function createSession(name, size) {
-  const r = await fetch("/api/cloud/file", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}` },
-    body: JSON.stringify({ filename: name, size }),
-  });
-  if (!r.ok) throw new Error(`POST /api/cloud/file -> ${r.status} ${await r.text()}`);
-  return r.json();
-}
+import { state, createSession, bareXhrPut, committed } from "./common.js";
+import { experiments as makeExperiments } from "./experiments.js";
 
 // ---------------------------------------------------------------- 2. bare XHR loop
-function bareXhrPut(url, body, range) {
-  return new Promise((resolve, reject) => {
-    const x = new XMLHttpRequest();
-    x.open("PUT", url);
-    x.setRequestHeader("Content-Range", range);
-    x.onload = () => resolve(x);
-    x.onerror = () => reject(new Error("network error"));
-    x.send(body);
-  });
-}
-
 async function uploadBareXhr(file, name) {
   const s = await createSession(name, file.size);
   const size = file.size;
@@ -44,151 +23,7 @@ async function uploadBareXhr(file, name) {
     const b = Math.min(a + chunk, size);
     x = await bareXhrPut(s.uploadUrl, file.slice(a, b), `bytes ${a}-${b - 1}/${size}`);
   }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-// ---------------------------------------------------------------- experiments on the read path
-// (not in the default set; `--uploaders xhr,xhr-read2,xhr-readonce,...`): what a verify hash costs
-// when it reads the file a second time next to a Blob-body PUT, vs reading each chunk once into
-// memory and sending those bytes.
-
-/** Reads `blob` whole through a BYOB reader into `buffer` (at least blob.size bytes); returns a view. */
-async function readInto(blob, buffer) {
-  const reader = blob.stream().getReader({ mode: "byob" });
-  let filled = 0;
-  while (filled < blob.size) {
-    const { value, done } = await reader.read(new Uint8Array(buffer, filled, blob.size - filled));
-    if (done) break;
-    buffer = value.buffer;
-    filled += value.byteLength;
-  }
-  return new Uint8Array(buffer, 0, filled);
-}
-
-/** The bare loop, plus a second read of each chunk (BYOB, one reused buffer) while it is sent. */
-async function uploadXhrRead2(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  let buffer = new ArrayBuffer(chunk);
-  let x = null;
-  for (let a = 0; a < size; a += chunk) {
-    const b = Math.min(a + chunk, size);
-    const [put, view] = await Promise.all([bareXhrPut(s.uploadUrl, file.slice(a, b), `bytes ${a}-${b - 1}/${size}`), readInto(file.slice(a, b), buffer)]);
-    buffer = view.buffer;
-    x = put;
-  }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-/** Each chunk read once into memory (the next one read while this one is sent), bytes as the body. */
-async function uploadXhrReadOnce(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  const buffers = [new ArrayBuffer(chunk), new ArrayBuffer(chunk)];
-  let next = readInto(file.slice(0, Math.min(chunk, size)), buffers[0]);
-  let x = null;
-  for (let a = 0, i = 0; a < size; a += chunk, i++) {
-    const b = Math.min(a + chunk, size);
-    const view = await next;
-    const put = bareXhrPut(s.uploadUrl, view, `bytes ${a}-${b - 1}/${size}`); // send() copies the bytes
-    buffers[i % 2] = view.buffer;
-    if (b < size) next = readInto(file.slice(b, Math.min(b + chunk, size)), buffers[(i + 1) % 2]);
-    x = await put;
-  }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-/** Read once, a fresh buffer per chunk from `Blob.arrayBuffer()` (next chunk read during this PUT). */
-async function uploadXhrSliceOnce(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  let next = file.slice(0, Math.min(chunk, size)).arrayBuffer();
-  let x = null;
-  for (let a = 0; a < size; a += chunk) {
-    const b = Math.min(a + chunk, size);
-    const bytes = new Uint8Array(await next);
-    const put = bareXhrPut(s.uploadUrl, bytes, `bytes ${a}-${b - 1}/${size}`);
-    if (b < size) next = file.slice(b, Math.min(b + chunk, size)).arrayBuffer();
-    x = await put;
-  }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-/** Read once through BYOB into a fresh buffer per chunk (no reuse of a buffer that was sent). */
-async function uploadXhrByobFresh(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  let next = readInto(file.slice(0, Math.min(chunk, size)), new ArrayBuffer(chunk));
-  let x = null;
-  for (let a = 0; a < size; a += chunk) {
-    const b = Math.min(a + chunk, size);
-    const view = await next;
-    const put = bareXhrPut(s.uploadUrl, view, `bytes ${a}-${b - 1}/${size}`);
-    if (b < size) next = readInto(file.slice(b, Math.min(b + chunk, size)), new ArrayBuffer(chunk));
-    x = await put;
-  }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-/** Read once with `Blob.arrayBuffer()`, sequential (no overlap): read, then PUT the bytes. */
-async function uploadXhrSliceSeq(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  let x = null;
-  for (let a = 0; a < size; a += chunk) {
-    const b = Math.min(a + chunk, size);
-    const bytes = new Uint8Array(await file.slice(a, b).arrayBuffer());
-    x = await bareXhrPut(s.uploadUrl, bytes, `bytes ${a}-${b - 1}/${size}`);
-  }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-/** Read once with `Blob.arrayBuffer()`, then send the bytes wrapped in a renderer-made `Blob`. */
-async function uploadXhrBlobOnce(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  let next = file.slice(0, Math.min(chunk, size)).arrayBuffer();
-  let x = null;
-  for (let a = 0; a < size; a += chunk) {
-    const b = Math.min(a + chunk, size);
-    const body = new Blob([await next]);
-    const put = bareXhrPut(s.uploadUrl, body, `bytes ${a}-${b - 1}/${size}`);
-    if (b < size) next = file.slice(b, Math.min(b + chunk, size)).arrayBuffer();
-    x = await put;
-  }
-  if (x.status !== 200 && x.status !== 201) throw new Error(`last PUT -> ${x.status}`);
-  return JSON.parse(x.responseText);
-}
-
-/** As xhr-sliceonce, but each chunk's bytes are sent with `fetch` instead of XHR. */
-async function uploadFetchSliceOnce(file, name) {
-  const s = await createSession(name, file.size);
-  const size = file.size;
-  const chunk = state.chunk;
-  let next = file.slice(0, Math.min(chunk, size)).arrayBuffer();
-  let r = null;
-  for (let a = 0; a < size; a += chunk) {
-    const b = Math.min(a + chunk, size);
-    const bytes = new Uint8Array(await next);
-    const put = fetch(s.uploadUrl, { method: "PUT", headers: { "Content-Range": `bytes ${a}-${b - 1}/${size}` }, body: bytes });
-    if (b < size) next = file.slice(b, Math.min(b + chunk, size)).arrayBuffer();
-    r = await put;
-    if (b < size) await r.arrayBuffer();
-  }
-  if (r.status !== 200 && r.status !== 201) throw new Error(`last PUT -> ${r.status}`);
-  return r.json();
+  return committed(x);
 }
 
 // ---------------------------------------------------------------- 3. Graph JS SDK
@@ -292,17 +127,8 @@ const uploaders = {
   "graph-sdk": uploadGraphSdk,
   naive: uploadNaive,
 };
-/** Selectable with --uploaders, not run by default. */
-const experiments = {
-  "xhr-read2": uploadXhrRead2,
-  "xhr-readonce": uploadXhrReadOnce,
-  "xhr-sliceonce": uploadXhrSliceOnce,
-  "xhr-byobfresh": uploadXhrByobFresh,
-  "xhr-sliceseq": uploadXhrSliceSeq,
-  "xhr-blobonce": uploadXhrBlobOnce,
-  "fetch-sliceonce": uploadFetchSliceOnce,
-  "graph-sdk-default": uploadGraphSdkDefault,
-};
+/** Selectable with --uploaders, not run by default (experiments.js, and the SDK at its default chunks). */
+const experiments = makeExperiments({ "graph-sdk-default": uploadGraphSdkDefault });
 
 // ---------------------------------------------------------------- memory sampling inside the page
 function startSampler() {
