@@ -12,7 +12,9 @@ use futures_util::future::{join, select, Either};
 use gloo_timers::future::TimeoutFuture;
 use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
-use onedrive_upload_core::engine::{committed_item, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer};
+use onedrive_upload_core::engine::{
+    committed_item, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer,
+};
 use onedrive_upload_core::time::format_millis;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -38,7 +40,11 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     if total == 0 {
         return match interruptible(&control, session_op(&options, &file), None).await {
             Ok(Got::Session(Ok(Answer::Item(item)))) => finish(item, None, total, hasher.as_ref(), &progress).await,
-            Ok(Got::Session(Ok(Answer::Session(_)))) => Err(upload_error(FailureCode::Protocol, None, "a zero-byte file cannot use an upload session: the session source must answer the driveItem")),
+            Ok(Got::Session(Ok(Answer::Session(_)))) => Err(upload_error(
+                FailureCode::Protocol,
+                None,
+                "a zero-byte file cannot use an upload session: the session source must answer the driveItem",
+            )),
             Ok(Got::Session(Err((status, message)))) => Err(upload_error(FailureCode::SessionFailed, status, &message)),
             Ok(_) | Err(_) => Err(upload_error(FailureCode::Aborted, None, "upload aborted")),
         };
@@ -46,7 +52,8 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let saved = slot.load(now_ms());
     let chunk = saved.as_ref().and_then(|s| ChunkSize::new(s.chunk_size).ok()).unwrap_or(options.chunk);
     let config = EngineConfig { total, chunk, retry: options.retry };
-    let mut engine = Engine::new(config, Box::new(js_sys::Math::random)).map_err(|_| upload_error(FailureCode::Protocol, None, "the engine refused this file size or chunk size"))?;
+    let mut engine = Engine::new(config, Box::new(js_sys::Math::random))
+        .map_err(|_| upload_error(FailureCode::Protocol, None, "the engine refused this file size or chunk size"))?;
     let mut upload_url = saved.as_ref().map(|s| s.upload_url.clone());
     // A stored session (never an expired one: `load` drops those) is probed with a status GET;
     // if it is gone (404/401) the engine asks for a new one.
@@ -58,20 +65,36 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             Action::RequestSession => match interruptible(&control, session_op(&options, &file), None).await {
                 Err(event) => event,
                 Ok(Got::Session(Ok(Answer::Session(s)))) => {
-                    slot.save(&Saved { upload_url: s.upload_url.clone(), expiration_date_time: s.expiration.clone(), chunk_size: chunk.get(), saved_at: now_ms() });
+                    slot.save(&Saved {
+                        upload_url: s.upload_url.clone(),
+                        expiration_date_time: s.expiration.clone(),
+                        chunk_size: chunk.get(),
+                        saved_at: now_ms(),
+                    });
                     upload_url = Some(s.upload_url);
                     stored_expiry = s.info.expires_at_ms;
                     Event::SessionReady(s.info)
                 }
-                Ok(Got::Session(Ok(Answer::Item(item)))) => return finish(item, None, total, hasher.as_ref(), &progress).await,
+                Ok(Got::Session(Ok(Answer::Item(item)))) => {
+                    return finish(item, None, total, hasher.as_ref(), &progress).await
+                }
                 Ok(Got::Session(Err((status, message)))) => Event::SessionFailed { status, message },
                 Ok(_) => Event::SessionFailed { status: None, message: String::new() },
             },
             Action::Put { start, end, content_range } => {
                 let url = upload_url.clone().unwrap_or_default();
-                let blob = file.slice_with_f64_and_f64(start as f64, end as f64).map_err(|e| upload_error(FailureCode::Protocol, None, &crate::error::message_of(&e)))?;
+                let blob = file
+                    .slice_with_f64_and_f64(start as f64, end as f64)
+                    .map_err(|e| upload_error(FailureCode::Protocol, None, &crate::error::message_of(&e)))?;
                 let headers = [("Content-Range".to_owned(), content_range)];
-                let req = Request { method: "PUT", url: &url, headers: &headers, body: Body::Blob(&blob), with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
+                let req = Request {
+                    method: "PUT",
+                    url: &url,
+                    headers: &headers,
+                    body: Body::Blob(&blob),
+                    with_credentials: false,
+                    stall_ms: Some(options.stall_timeout_ms),
+                };
                 let (p, ack, body_sent) = (progress.clone(), engine.acknowledged(), Rc::new(Cell::new(false)));
                 let sent_flag = body_sent.clone();
                 let on_upload: Rc<dyn Fn(f64)> = Rc::new(move |loaded: f64| {
@@ -90,13 +113,29 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             }
             Action::GetStatus => {
                 let url = upload_url.clone().unwrap_or_default();
-                let req = Request { method: "GET", url: &url, headers: &[], body: Body::None, with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
+                let req = Request {
+                    method: "GET",
+                    url: &url,
+                    headers: &[],
+                    body: Body::None,
+                    with_credentials: false,
+                    stall_ms: Some(options.stall_timeout_ms),
+                };
                 let io: Op<'_> = Box::pin(async { Got::Http(xhr::send(req, None).await) });
                 to_event(interruptible(&control, io, None).await, &mut last_body, false)
             }
             Action::Sleep { ms } => {
                 let timer = TimeoutFuture::new(ms.min(i32::MAX as u64) as u32);
-                match interruptible(&control, Box::pin(async { timer.await; Got::Timer }), None).await {
+                match interruptible(
+                    &control,
+                    Box::pin(async {
+                        timer.await;
+                        Got::Timer
+                    }),
+                    None,
+                )
+                .await
+                {
                     Err(event) => event,
                     Ok(_) => Event::TimerFired,
                 }
@@ -104,7 +143,14 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             Action::DeleteSession => {
                 slot.remove();
                 if let Some(url) = &upload_url {
-                    let req = Request { method: "DELETE", url, headers: &[], body: Body::None, with_credentials: false, stall_ms: Some(options.stall_timeout_ms) };
+                    let req = Request {
+                        method: "DELETE",
+                        url,
+                        headers: &[],
+                        body: Body::None,
+                        with_credentials: false,
+                        stall_ms: Some(options.stall_timeout_ms),
+                    };
                     let _ = xhr::send(req, None).await;
                 }
                 Event::DeleteAnswered
@@ -112,7 +158,8 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             Action::Done(item) => {
                 slot.remove();
                 // The engine parsed this very body (the answer that committed the file).
-                let value = JSON::parse(&last_body).map_err(|_| upload_error(FailureCode::Protocol, None, "unreadable driveItem"))?;
+                let value = JSON::parse(&last_body)
+                    .map_err(|_| upload_error(FailureCode::Protocol, None, "unreadable driveItem"))?;
                 return finish(value, Some(item), total, hasher.as_ref(), &progress).await;
             }
             Action::Fail(f) => {
@@ -131,7 +178,12 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
         if engine.expires_at_ms() != stored_expiry && engine.has_session() {
             stored_expiry = engine.expires_at_ms();
             if let (Some(url), Some(ms)) = (&upload_url, stored_expiry) {
-                slot.save(&Saved { upload_url: url.clone(), expiration_date_time: Some(format_millis(ms)), chunk_size: chunk.get(), saved_at: now_ms() });
+                slot.save(&Saved {
+                    upload_url: url.clone(),
+                    expiration_date_time: Some(format_millis(ms)),
+                    chunk_size: chunk.get(),
+                    saved_at: now_ms(),
+                });
             }
         }
     }
@@ -212,18 +264,28 @@ fn to_event(got: Result<Got, Event>, last_body: &mut String, put: bool) -> Event
 }
 
 /// Verifies (when asked) and resolves with the committed driveItem `value`.
-async fn finish(value: JsValue, item: Option<CommittedItem>, total: u64, hasher: Option<&Hasher>, progress: &RefCell<Progress>) -> Result<JsValue, JsValue> {
+async fn finish(
+    value: JsValue,
+    item: Option<CommittedItem>,
+    total: u64,
+    hasher: Option<&Hasher>,
+    progress: &RefCell<Progress>,
+) -> Result<JsValue, JsValue> {
     let item = match item {
         Some(i) => i,
         // Through JSON text: the same reader the engine uses for commit answers.
-        None => JSON::stringify(&value)
-            .ok()
-            .and_then(|s| s.as_string())
-            .and_then(|s| committed_item(&s))
-            .ok_or_else(|| upload_error(FailureCode::Protocol, None, "the session answered an unreadable driveItem"))?,
+        None => {
+            JSON::stringify(&value).ok().and_then(|s| s.as_string()).and_then(|s| committed_item(&s)).ok_or_else(
+                || upload_error(FailureCode::Protocol, None, "the session answered an unreadable driveItem"),
+            )?
+        }
     };
     if item.size != total {
-        return Err(upload_error(FailureCode::Integrity, None, &format!("the server stored {} bytes, the file has {total}", item.size)));
+        return Err(upload_error(
+            FailureCode::Integrity,
+            None,
+            &format!("the server stored {} bytes, the file has {total}", item.size),
+        ));
     }
     if let Some(h) = hasher {
         let local = h.finish(total).await.map_err(|m| integrity("", None, &m))?;

@@ -111,7 +111,8 @@ impl Hasher {
         }
         let result = result.map_err(|e| read_error(&e))?;
         let done = Reflect::get(&result, &JsValue::from_str("done")).map(|d| d.is_truthy()).unwrap_or(true);
-        let view = Reflect::get(&result, &JsValue::from_str("value")).ok().and_then(|v| v.dyn_into::<Uint8Array>().ok());
+        let view =
+            Reflect::get(&result, &JsValue::from_str("value")).ok().and_then(|v| v.dyn_into::<Uint8Array>().ok());
         if let (Some(view), Source::Stream { buffer, .. }) = (&view, &mut *self.source.borrow_mut()) {
             *buffer = Some(view.buffer());
         }
@@ -126,7 +127,11 @@ impl Hasher {
     async fn slice_step(&self) -> Result<(), String> {
         let start = self.cursor.get();
         let stop = self.total.min(start + PIECE);
-        let future = self.file.slice_with_f64_and_f64(start as f64, stop as f64).map(|b| JsFuture::from(b.array_buffer())).map_err(|e| read_error(&e))?;
+        let future = self
+            .file
+            .slice_with_f64_and_f64(start as f64, stop as f64)
+            .map(|b| JsFuture::from(b.array_buffer()))
+            .map_err(|e| read_error(&e))?;
         let buffer = future.await.map_err(|e| read_error(&e))?;
         if self.cursor.get() != start {
             return Ok(()); // a dropped twin of this call already hashed the piece

@@ -97,7 +97,8 @@ pub struct Options {
     pub stall_timeout_ms: u32,
 }
 
-const KNOWN: [&str; 9] = ["session", "headers", "chunkSize", "retry", "onProgress", "signal", "resume", "verify", "stallTimeoutMs"];
+const KNOWN: [&str; 9] =
+    ["session", "headers", "chunkSize", "retry", "onProgress", "signal", "resume", "verify", "stallTimeoutMs"];
 
 const RETRY_KNOWN: [&str; 4] = ["clientErrorRetries", "baseDelayMs", "maxDelayMs", "maxAttempts"];
 
@@ -142,7 +143,9 @@ impl Options {
             None => ChunkSize::default(),
             Some(v) => {
                 let n = de::<u64>("chunkSize", v, "must be a positive multiple of 327680 and at most 62914560")?;
-                ChunkSize::new(n).map_err(|_| invalid_option("chunkSize", "must be a positive multiple of 327680 and at most 62914560"))?
+                ChunkSize::new(n).map_err(|_| {
+                    invalid_option("chunkSize", "must be a positive multiple of 327680 and at most 62914560")
+                })?
             }
         };
         let mut retry = RetryPolicy::default();
@@ -151,7 +154,10 @@ impl Options {
             Some(v) if v.is_object() => {
                 known_keys(&v, &RETRY_KNOWN, "retry.")?;
                 // Each field through the same `u64` deserializer (one instance of serde's code).
-                let field = |key: &str, default: u64, max: u64| match Reflect::get(&v, &key.into()).ok().filter(|x| !x.is_undefined() && !x.is_null()) {
+                let field = |key: &str, default: u64, max: u64| match Reflect::get(&v, &key.into())
+                    .ok()
+                    .filter(|x| !x.is_undefined() && !x.is_null())
+                {
                     None => Ok(default),
                     Some(x) => de::<u64>("retry", x, "its fields must be whole numbers of at least 0").and_then(|n| {
                         if n <= max {
@@ -162,7 +168,8 @@ impl Options {
                     }),
                 };
                 let small = u64::from(u32::MAX);
-                retry.client_error_retries = field("clientErrorRetries", retry.client_error_retries.into(), small)? as u32;
+                retry.client_error_retries =
+                    field("clientErrorRetries", retry.client_error_retries.into(), small)? as u32;
                 retry.base_delay_ms = field("baseDelayMs", retry.base_delay_ms, u64::MAX)?;
                 retry.max_delay_ms = field("maxDelayMs", retry.max_delay_ms, u64::MAX)?;
                 retry.max_attempts = field("maxAttempts", retry.max_attempts.into(), small)? as u32;
@@ -181,18 +188,34 @@ impl Options {
         };
         let signal = match get("signal") {
             None => None,
-            Some(v) => Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid_option("signal", "must be an AbortSignal"))?),
+            Some(v) => {
+                Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid_option("signal", "must be an AbortSignal"))?)
+            }
         };
-        let flag = |key: &str| get(key).map(|v| de::<bool>(key, v, "must be true or false")).transpose().map(|b| b.unwrap_or(true));
+        let flag = |key: &str| {
+            get(key).map(|v| de::<bool>(key, v, "must be true or false")).transpose().map(|b| b.unwrap_or(true))
+        };
         let stall_timeout_ms = match get("stallTimeoutMs") {
             None => 30_000,
             Some(v) => match de::<u64>("stallTimeoutMs", v, "must be a positive whole number of milliseconds")? {
                 0 => return Err(invalid_option("stallTimeoutMs", "must be a positive number of milliseconds")),
-                n if n > u64::from(u32::MAX) => return Err(invalid_option("stallTimeoutMs", "must be a positive whole number of milliseconds")),
+                n if n > u64::from(u32::MAX) => {
+                    return Err(invalid_option("stallTimeoutMs", "must be a positive whole number of milliseconds"))
+                }
                 n => n.min(i32::MAX as u64) as u32,
             },
         };
-        Ok(Options { session, headers, chunk, retry, on_progress, signal, resume: flag("resume")?, verify: flag("verify")?, stall_timeout_ms })
+        Ok(Options {
+            session,
+            headers,
+            chunk,
+            retry,
+            on_progress,
+            signal,
+            resume: flag("resume")?,
+            verify: flag("verify")?,
+            stall_timeout_ms,
+        })
     }
 }
 

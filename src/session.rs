@@ -58,11 +58,17 @@ async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Sess
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
         headers.push(("Content-Type".into(), "application/json".into()));
     }
-    let req = Request { method: "POST", url, headers: &headers, body: Body::Text(&body), with_credentials: true, stall_ms: Some(options.stall_timeout_ms) };
+    let req = Request {
+        method: "POST",
+        url,
+        headers: &headers,
+        body: Body::Text(&body),
+        with_credentials: true,
+        stall_ms: Some(options.stall_timeout_ms),
+    };
     match xhr::send(req, None).await {
-        Outcome::Answer { status, body, .. } if (200..300).contains(&status) => {
-            JSON::parse(&body).map_err(|_| (Some(status), "the session endpoint answered something that is not JSON".into()))
-        }
+        Outcome::Answer { status, body, .. } if (200..300).contains(&status) => JSON::parse(&body)
+            .map_err(|_| (Some(status), "the session endpoint answered something that is not JSON".into())),
         Outcome::Answer { status, body, .. } => Err((Some(status), server_message(status, &body))),
         Outcome::NetworkError(m) => Err((None, format!("session endpoint unreachable: {m}"))),
         Outcome::Stalled => Err((None, "session endpoint stalled".into())),
@@ -97,7 +103,11 @@ pub fn interpret(value: JsValue) -> Result<Answer, SessionError> {
             .and_then(|a| a.iter().map(|x| x.as_string()).collect::<Option<Vec<String>>>())
             .unwrap_or_default();
         let expires_at_ms = expiration.as_deref().and_then(|e| parse_millis(e).ok());
-        return Ok(Answer::Session(Session { upload_url, expiration, info: SessionInfo { expires_at_ms, next_expected_ranges } }));
+        return Ok(Answer::Session(Session {
+            upload_url,
+            expiration,
+            info: SessionInfo { expires_at_ms, next_expected_ranges },
+        }));
     }
     if field("id").is_some() {
         return Ok(Answer::Item(value));

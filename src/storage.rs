@@ -1,9 +1,9 @@
 //! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
 
+use crate::error::set;
 use js_sys::{Reflect, JSON};
 use onedrive_upload_core::quickxor::QuickXorHash;
 use onedrive_upload_core::time::parse_millis;
-use crate::error::set;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, Storage};
 
@@ -114,7 +114,8 @@ fn read(s: &Storage, key: &str) -> Option<Saved> {
 /// Removes unreadable and expired entries of ours, then the oldest while more than `MAX_ENTRIES - 1` remain.
 fn purge(s: &Storage, keep: &str, now: f64) {
     let len = s.length().unwrap_or(0);
-    let keys: Vec<String> = (0..len).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(PREFIX) && k != keep).collect();
+    let keys: Vec<String> =
+        (0..len).filter_map(|i| s.key(i).ok().flatten()).filter(|k| k.starts_with(PREFIX) && k != keep).collect();
     let mut live = Vec::new();
     for k in keys {
         match read(s, &k) {
@@ -148,7 +149,12 @@ mod tests {
     }
 
     fn saved(at: f64, expiry: Option<&str>) -> Saved {
-        Saved { upload_url: "http://x/upload/1".into(), expiration_date_time: expiry.map(Into::into), chunk_size: 327_680, saved_at: at }
+        Saved {
+            upload_url: "http://x/upload/1".into(),
+            expiration_date_time: expiry.map(Into::into),
+            chunk_size: 327_680,
+            saved_at: at,
+        }
     }
 
     #[wasm_bindgen_test]
@@ -160,7 +166,10 @@ mod tests {
         a.save(&saved(now, Some("2999-01-01T00:00:00Z")));
         let back = a.load(now).unwrap();
         assert_eq!((back.upload_url.as_str(), back.chunk_size), ("http://x/upload/1", 327_680));
-        assert!(Slot::open(&file("a.bin"), "/other", true).load(now).is_none(), "the endpoint is part of the fingerprint");
+        assert!(
+            Slot::open(&file("a.bin"), "/other", true).load(now).is_none(),
+            "the endpoint is part of the fingerprint"
+        );
         a.remove();
         assert!(a.load(now).is_none());
         for i in 0..(MAX_ENTRIES + 8) {

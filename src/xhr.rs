@@ -144,7 +144,10 @@ pub async fn send(req: Request<'_>, on_upload: Option<Rc<dyn Fn(f64)>>) -> Outco
     done.set(true);
     let status = xhr.status().unwrap_or(0);
     if status == 0 {
-        return Outcome::NetworkError(format!("{} request failed without an answer (network error or CORS refusal)", req.method));
+        return Outcome::NetworkError(format!(
+            "{} request failed without an answer (network error or CORS refusal)",
+            req.method
+        ));
     }
     Outcome::Answer {
         status,

@@ -18,7 +18,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn roundtrip(size: usize, opts: Object) {
     let emu = emulator().await;
     let tf = TestFile::new(&unique(&format!("happy-{size}")), size, size as u32 + 7);
-    let item = wait(upload_file(tf.file.clone().into(), opts.into())).await.unwrap_or_else(|e| panic!("{size} bytes: {e:?}"));
+    let item =
+        wait(upload_file(tf.file.clone().into(), opts.into())).await.unwrap_or_else(|e| panic!("{size} bytes: {e:?}"));
     assert_eq!(prop(&item, "name").as_string(), Some(tf.file.name()));
     assert_stored(&emu, &item, &tf).await;
 }
@@ -30,7 +31,6 @@ async fn small_sizes() {
         roundtrip(size, options(&t, r#"{"chunkSize":327680}"#)).await;
     }
 }
-
 
 #[wasm_bindgen_test]
 async fn zero_bytes_resolve_with_the_driveitem_of_the_session_answer() {
@@ -81,8 +81,10 @@ async fn progress_is_monotonic_and_ends_at_exactly_100_percent() {
 async fn concurrent_uploads_do_not_interfere() {
     let t = token("happy-concurrent").await;
     let emu = emulator().await;
-    let files: Vec<TestFile> = (0..3).map(|i| TestFile::new(&unique(&format!("concurrent{i}")), 700_000 + i * 1000, 11 + i as u32)).collect();
-    let uploads = files.iter().map(|tf| wait(upload_file(tf.file.clone().into(), options(&t, r#"{"chunkSize":327680}"#).into())));
+    let files: Vec<TestFile> =
+        (0..3).map(|i| TestFile::new(&unique(&format!("concurrent{i}")), 700_000 + i * 1000, 11 + i as u32)).collect();
+    let uploads =
+        files.iter().map(|tf| wait(upload_file(tf.file.clone().into(), options(&t, r#"{"chunkSize":327680}"#).into())));
     let items = join_all(uploads).await;
     for (tf, item) in files.iter().zip(items) {
         assert_stored(&emu, &item.unwrap(), tf).await;

@@ -50,7 +50,8 @@ async fn invalid_options_are_named() {
 
 #[wasm_bindgen_test]
 async fn a_failing_session_function_is_session_failed() {
-    let make = Function::new_no_args("return async () => { const e = new Error('quota reached'); e.status = 507; throw e; }");
+    let make =
+        Function::new_no_args("return async () => { const e = new Error('quota reached'); e.status = 507; throw e; }");
     let o = Object::new();
     set(&o, "session", &make.call0(&JsValue::UNDEFINED).unwrap());
     let file: JsValue = TestFile::new(&unique("nosession"), 10, 1).file.into();

@@ -33,7 +33,8 @@ pub async fn fetch(method: &str, url: &str, body: Option<&str>, auth: Option<&st
     }
     init.set_headers(&headers);
     let window = web_sys::window().unwrap();
-    let response: Response = JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.expect("fetch").unchecked_into();
+    let response: Response =
+        JsFuture::from(window.fetch_with_str_and_init(url, &init)).await.expect("fetch").unchecked_into();
     let text = JsFuture::from(response.text().unwrap()).await.unwrap().as_string().unwrap_or_default();
     (response.status(), text)
 }
@@ -184,7 +185,9 @@ pub fn session_function(token: &str) -> Function {
          'Content-Type': 'application/json' }, body: JSON.stringify({ filename: file.name, size: file.size }) }); \
          if (!r.ok) { const e = new Error(await r.text()); e.status = r.status; throw e; } return r.json(); }",
     );
-    make.call2(&JsValue::UNDEFINED, &format!("{}/api/cloud/file", server()).into(), &token.into()).unwrap().unchecked_into()
+    make.call2(&JsValue::UNDEFINED, &format!("{}/api/cloud/file", server()).into(), &token.into())
+        .unwrap()
+        .unchecked_into()
 }
 
 /// A string property of an object.
@@ -243,7 +246,8 @@ pub async fn with_faults(prefix: &str, faults: &[&str], json: Option<&str>) -> F
     for f in faults {
         fault(&emu, &f.replace("{name}", &file.file.name())).await;
     }
-    let result = wait(onedrive_upload::upload_file(file.file.clone().into(), options(&t, json.unwrap_or(FAST)).into())).await;
+    let result =
+        wait(onedrive_upload::upload_file(file.file.clone().into(), options(&t, json.unwrap_or(FAST)).into())).await;
     let sessions = sessions(&emu, &file.file.name()).await;
     Faulted { result, file, sessions, emulator: emu }
 }
@@ -251,7 +255,10 @@ pub async fn with_faults(prefix: &str, faults: &[&str], json: Option<&str>) -> F
 impl Faulted {
     /// Asserts success with the bytes stored; returns the PUT requests of each session.
     pub async fn stored(&self) -> Vec<u64> {
-        let item = self.result.as_ref().unwrap_or_else(|e| panic!("upload failed: {:?} {:?}", prop(e, "code"), prop(e, "message")));
+        let item = self
+            .result
+            .as_ref()
+            .unwrap_or_else(|e| panic!("upload failed: {:?} {:?}", prop(e, "code"), prop(e, "message")));
         assert_stored(&self.emulator, item, &self.file).await;
         self.sessions.iter().map(|s| s.put_requests).collect()
     }

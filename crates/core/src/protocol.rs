@@ -267,7 +267,10 @@ mod tests {
         .unwrap();
         assert_eq!(s.upload_url.as_deref(), Some("https://x/y?z"));
         assert_eq!(s.next_expected_ranges, vec!["0-"]);
-        let status: UploadSession = serde_json::from_str(r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#).unwrap();
+        let status: UploadSession = serde_json::from_str(
+            r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#,
+        )
+        .unwrap();
         assert_eq!(status.upload_url, None);
         assert_eq!(status.next_expected_ranges.len(), 2);
         let empty: UploadSession = serde_json::from_str("{}").unwrap();
@@ -277,7 +280,11 @@ mod tests {
     #[test]
     fn create_request_spelling() {
         let r = CreateUploadSessionRequest {
-            item: Some(UploadSessionItem { conflict_behavior: Some(ConflictBehavior::Rename), name: Some("a.bin".into()), file_size: Some(5) }),
+            item: Some(UploadSessionItem {
+                conflict_behavior: Some(ConflictBehavior::Rename),
+                name: Some("a.bin".into()),
+                file_size: Some(5),
+            }),
             defer_commit: false,
         };
         assert_eq!(
@@ -285,10 +292,14 @@ mod tests {
             r#"{"item":{"@microsoft.graph.conflictBehavior":"rename","name":"a.bin","fileSize":5}}"#
         );
         let back: CreateUploadSessionRequest =
-            serde_json::from_str(r#"{"item":{"@microsoft.graph.conflictBehavior":"fail"},"deferCommit":true}"#).unwrap();
+            serde_json::from_str(r#"{"item":{"@microsoft.graph.conflictBehavior":"fail"},"deferCommit":true}"#)
+                .unwrap();
         assert!(back.defer_commit);
         assert_eq!(back.item.unwrap().conflict_behavior, Some(ConflictBehavior::Fail));
-        assert!(serde_json::from_str::<CreateUploadSessionRequest>(r#"{"item":{"@microsoft.graph.conflictBehavior":"bogus"}}"#).is_err());
+        assert!(serde_json::from_str::<CreateUploadSessionRequest>(
+            r#"{"item":{"@microsoft.graph.conflictBehavior":"bogus"}}"#
+        )
+        .is_err());
     }
 
     #[test]
@@ -311,7 +322,10 @@ mod tests {
     fn graph_error_both_spellings_nested() {
         let a = GraphError::parse(r#"{"error":{"code":"invalidRange","message":"m","innerError":{"code":"fragmentOverlap","innerError":{"code":"deeper"}}}}"#).unwrap();
         assert_eq!(a.codes(), vec!["invalidRange", "fragmentOverlap", "deeper"]);
-        let b = GraphError::parse(r#"{"error":{"code":"itemNotFound","message":"m","innererror":{"code":"x","request-id":"r","date":"d"}}}"#).unwrap();
+        let b = GraphError::parse(
+            r#"{"error":{"code":"itemNotFound","message":"m","innererror":{"code":"x","request-id":"r","date":"d"}}}"#,
+        )
+        .unwrap();
         assert_eq!(b.codes(), vec!["itemNotFound", "x"]);
         assert_eq!(b.error.inner_error.unwrap().request_id.as_deref(), Some("r"));
         assert!(GraphError::parse("not json").is_none());

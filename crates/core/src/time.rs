@@ -19,7 +19,13 @@ pub fn parse_millis(s: &str) -> Result<i64, CoreError> {
     };
     let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || day < 1
+        || day > days_in_month(year, month)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return Err(err());
     }
     let mut i = 19;
@@ -124,9 +130,18 @@ mod tests {
             assert_eq!(parse_millis(s), Ok(*want), "{s}");
         }
         for s in [
-            "", "2015-01-29", "2015-01-29T09:21:55", "2015-13-01T00:00:00Z", "2015-02-29T00:00:00Z",
-            "2015-01-29T24:00:00Z", "2015-01-29T09:21:55.Z", "2015-01-29T09:21:55.1234567890Z",
-            "2015-01-29T09:21:55+0100", "20x5-01-29T09:21:55Z", "2015-01-29T09:21:55.523ZZ", "２015-01-29T09:21:55Z",
+            "",
+            "2015-01-29",
+            "2015-01-29T09:21:55",
+            "2015-13-01T00:00:00Z",
+            "2015-02-29T00:00:00Z",
+            "2015-01-29T24:00:00Z",
+            "2015-01-29T09:21:55.Z",
+            "2015-01-29T09:21:55.1234567890Z",
+            "2015-01-29T09:21:55+0100",
+            "20x5-01-29T09:21:55Z",
+            "2015-01-29T09:21:55.523ZZ",
+            "２015-01-29T09:21:55Z",
         ] {
             assert!(parse_millis(s).is_err(), "{s:?} accepted");
         }

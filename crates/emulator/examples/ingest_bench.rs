@@ -34,14 +34,22 @@ async fn main() -> Result<(), BoxError> {
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
     let token = login(&http, &emu.base_url).await?;
     let chunk = bytes_of(fragment as usize);
-    println!("ingest_bench: {} MiB per upload in {} MiB fragments, {runs} runs, data dir {}", total >> 20, fragment >> 20, dir.path().display());
+    println!(
+        "ingest_bench: {} MiB per upload in {} MiB fragments, {runs} runs, data dir {}",
+        total >> 20,
+        fragment >> 20,
+        dir.path().display()
+    );
     let hash_started = Instant::now();
     let mut hash = onedrive_upload_core::QuickXorHash::new();
     for _ in 0..(total / fragment).max(1) {
         hash.update(&chunk);
     }
     let hashed = (total / fragment).max(1) * fragment;
-    println!("QuickXorHash alone (same thread, no I/O): {:.0} MB/s", hashed as f64 / hash_started.elapsed().as_secs_f64() / 1e6);
+    println!(
+        "QuickXorHash alone (same thread, no I/O): {:.0} MB/s",
+        hashed as f64 / hash_started.elapsed().as_secs_f64() / 1e6
+    );
     let scenarios: Vec<usize> = match std::env::var("INGEST_BENCH_SESSIONS") {
         Ok(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
         Err(_) => vec![1, 4],
@@ -76,7 +84,10 @@ async fn main() -> Result<(), BoxError> {
         rates.sort_by(f64::total_cmp);
         ingest_rates.sort_by(f64::total_cmp);
         let mid = rates.len() / 2;
-        println!("{sessions} session(s): median ingest {:.0} MB/s, end to end {:.0} MB/s (aggregate)", ingest_rates[mid], rates[mid]);
+        println!(
+            "{sessions} session(s): median ingest {:.0} MB/s, end to end {:.0} MB/s (aggregate)",
+            ingest_rates[mid], rates[mid]
+        );
     }
     emu.shutdown().await;
     Ok(())
@@ -96,14 +107,24 @@ fn bytes_of(n: usize) -> axum::body::Bytes {
 }
 
 /// Uploads the whole file; returns how long the fragments before the last one took.
-async fn upload(http: &reqwest::Client, url: &str, chunk: &axum::body::Bytes, total: u64) -> Result<std::time::Duration, BoxError> {
+async fn upload(
+    http: &reqwest::Client,
+    url: &str,
+    chunk: &axum::body::Bytes,
+    total: u64,
+) -> Result<std::time::Duration, BoxError> {
     let started = Instant::now();
     let mut before_last = std::time::Duration::ZERO;
     let mut offset = 0u64;
     while offset < total {
         let len = (chunk.len() as u64).min(total - offset);
         let body = chunk.slice(..len as usize);
-        let r = http.put(url).header(CONTENT_RANGE, format!("bytes {offset}-{}/{total}", offset + len - 1)).body(body).send().await?;
+        let r = http
+            .put(url)
+            .header(CONTENT_RANGE, format!("bytes {offset}-{}/{total}", offset + len - 1))
+            .body(body)
+            .send()
+            .await?;
         let last = offset + len == total;
         if last {
             before_last = started.elapsed();

@@ -26,7 +26,8 @@ fn runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
 
 fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let levels: Vec<usize> = args.first().map_or("1,100,1000", String::as_str).split(',').map(str::parse).collect::<Result<_, _>>()?;
+    let levels: Vec<usize> =
+        args.first().map_or("1,100,1000", String::as_str).split(',').map(str::parse).collect::<Result<_, _>>()?;
     let latency = Duration::from_millis(args.get(1).map_or(Ok(0), |a| a.parse())?);
     let requests: usize = args.get(2).map_or(Ok(3000), |a| a.parse())?;
     let shm = std::path::Path::new("/dev/shm");
@@ -35,7 +36,11 @@ fn main() -> Result<(), BoxError> {
     let config = EmulatorConfig { data_dir: dir.path().to_path_buf(), graph_latency: latency, ..Default::default() };
     let emu = emu_rt.block_on(async { spawn(config, tokio::net::TcpListener::bind("127.0.0.1:0").await?).await })?;
     let base = emu.base_url.clone();
-    println!("session_rate: createUploadSession on the emulator alone, L = {} ms, data dir {}", latency.as_millis(), dir.path().display());
+    println!(
+        "session_rate: createUploadSession on the emulator alone, L = {} ms, data dir {}",
+        latency.as_millis(),
+        dir.path().display()
+    );
     client_rt.block_on(async {
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(usize::MAX).build()?;
         let token = login(&http, &base).await?;
@@ -76,7 +81,13 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// N concurrent createUploadSession requests; their latencies.
-async fn round(http: &reqwest::Client, base: &str, token: &str, n: usize, tag: &str) -> Result<Vec<Duration>, BoxError> {
+async fn round(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+    tag: &str,
+) -> Result<Vec<Duration>, BoxError> {
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
         let url = format!("{base}/v1.0/me/drive/special/approot:/temp/rate/{tag}-{i}.bin:/createUploadSession");
@@ -107,7 +118,9 @@ fn thread_cpu() -> HashMap<String, f64> {
     for task in tasks.flatten() {
         let path = task.path();
         let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-        let ns = std::fs::read_to_string(path.join("schedstat")).ok().and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
+        let ns = std::fs::read_to_string(path.join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok());
         if let Some(ns) = ns {
             out.insert(format!("{}:{}", name.trim(), task.file_name().to_string_lossy()), ns / 1e9);
         }

@@ -82,7 +82,11 @@ impl ClientRegistration {
         if id.is_empty() || redirect.is_empty() {
             return Err(format!("client id and redirect URI must not be empty in {spec:?}"));
         }
-        Ok(ClientRegistration { client_id: id.to_owned(), client_secret: secret.to_owned(), redirect_uris: vec![redirect.to_owned()] })
+        Ok(ClientRegistration {
+            client_id: id.to_owned(),
+            client_secret: secret.to_owned(),
+            redirect_uris: vec![redirect.to_owned()],
+        })
     }
 
     /// Whether `uri` is one of this client's redirect URIs.

@@ -145,7 +145,9 @@ impl IntoResponse for EmulatorError {
                 if g.status == StatusCode::UNAUTHORIZED {
                     response.headers_mut().insert(
                         header::WWW_AUTHENTICATE,
-                        HeaderValue::from_static("Bearer realm=\"\", authorization_uri=\"/common/oauth2/v2.0/authorize\""),
+                        HeaderValue::from_static(
+                            "Bearer realm=\"\", authorization_uri=\"/common/oauth2/v2.0/authorize\"",
+                        ),
                     );
                 }
                 response

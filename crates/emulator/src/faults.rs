@@ -148,7 +148,9 @@ impl Faults {
     pub fn take(&self, name: &str, method: &str, commit: bool) -> Option<FaultAction> {
         let mut list = self.lock();
         let index = list.iter().position(|f| {
-            f.name == name && (f.method == "ANY" || f.method == method) && (f.action == FaultAction::CorruptHash) == commit
+            f.name == name
+                && (f.method == "ANY" || f.method == method)
+                && (f.action == FaultAction::CorruptHash) == commit
         })?;
         let fault = &mut list[index];
         fault.remaining -= 1;

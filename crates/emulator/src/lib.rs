@@ -74,7 +74,10 @@ impl Drop for RunningEmulator {
 }
 
 /// Opens the data directory (resuming its upload sessions) and serves on `listener`.
-pub async fn spawn(config: EmulatorConfig, listener: tokio::net::TcpListener) -> Result<RunningEmulator, EmulatorError> {
+pub async fn spawn(
+    config: EmulatorConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<RunningEmulator, EmulatorError> {
     let addr = listener.local_addr()?;
     let state = tokio::task::spawn_blocking(move || AppState::open(config))
         .await

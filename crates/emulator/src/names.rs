@@ -8,13 +8,39 @@ pub const MAX_NAME_BYTES: usize = 255;
 
 const FORBIDDEN: &[char] = &['/', '\\', '*', '<', '>', '?', ':', '|', '"'];
 const RESERVED: &[&str] = &[
-    ".lock", "desktop.ini", "con", "prn", "aux", "nul", "com0", "com1", "com2", "com3", "com4", "com5", "com6", "com7",
-    "com8", "com9", "lpt0", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+    ".lock",
+    "desktop.ini",
+    "con",
+    "prn",
+    "aux",
+    "nul",
+    "com0",
+    "com1",
+    "com2",
+    "com3",
+    "com4",
+    "com5",
+    "com6",
+    "com7",
+    "com8",
+    "com9",
+    "lpt0",
+    "lpt1",
+    "lpt2",
+    "lpt3",
+    "lpt4",
+    "lpt5",
+    "lpt6",
+    "lpt7",
+    "lpt8",
+    "lpt9",
 ];
 
 /// Checks one item name; the error is a Graph 400 `invalidRequest` saying why.
 pub fn validate(name: &str) -> Result<(), EmulatorError> {
-    let bad = |why: &str| Err(EmulatorError::invalid_request(format!("The name is not valid: {why}.")).with_inner("invalidName"));
+    let bad = |why: &str| {
+        Err(EmulatorError::invalid_request(format!("The name is not valid: {why}.")).with_inner("invalidName"))
+    };
     if name.is_empty() || name.trim().is_empty() {
         return bad("it is empty");
     }
@@ -41,7 +67,10 @@ pub fn validate(name: &str) -> Result<(), EmulatorError> {
     }
     let lower = name.to_lowercase();
     let base = lower.split('.').next().unwrap_or_default();
-    if RESERVED.contains(&lower.as_str()) || (RESERVED.contains(&base) && !base.starts_with('.')) || lower.contains("_vti_") {
+    if RESERVED.contains(&lower.as_str())
+        || (RESERVED.contains(&base) && !base.starts_with('.'))
+        || lower.contains("_vti_")
+    {
         return bad("it is reserved");
     }
     Ok(())
@@ -80,8 +109,32 @@ mod tests {
     fn refuses_hostile_names() {
         let long = "é".repeat(128);
         for bad in [
-            "", " ", ".", "..", "a/b", "a\\b", "a*b", "a<b", "a>b", "a?b", "a:b", "a|b", "a\"b", "a\u{0}b", "a\nb", "a\u{7f}",
-            "trail.", "trail ", " lead", "~$lock.docx", "CON", "nul.txt", "desktop.ini", ".lock", "x_vti_y", long.as_str(),
+            "",
+            " ",
+            ".",
+            "..",
+            "a/b",
+            "a\\b",
+            "a*b",
+            "a<b",
+            "a>b",
+            "a?b",
+            "a:b",
+            "a|b",
+            "a\"b",
+            "a\u{0}b",
+            "a\nb",
+            "a\u{7f}",
+            "trail.",
+            "trail ",
+            " lead",
+            "~$lock.docx",
+            "CON",
+            "nul.txt",
+            "desktop.ini",
+            ".lock",
+            "x_vti_y",
+            long.as_str(),
         ] {
             assert!(validate(bad).is_err(), "{bad:?} accepted");
         }

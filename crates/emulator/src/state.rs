@@ -53,7 +53,12 @@ impl AppState {
             let root_id = db::meta_or_insert(c, "root_id", crate::util::new_item_id)?;
             let url_key = db::meta_or_insert(c, "url_key", || random_token(32))?;
             if items::get(c, &root_id)?.is_none() {
-                let root = items::ItemRow { parent_id: None, name: "root".into(), id: root_id.clone(), ..items::ItemRow::folder("", "", now) };
+                let root = items::ItemRow {
+                    parent_id: None,
+                    name: "root".into(),
+                    id: root_id.clone(),
+                    ..items::ItemRow::folder("", "", now)
+                };
                 items::insert(c, &root)?;
             }
             Ok((drive_id, root_id, url_key))
@@ -238,7 +243,8 @@ impl AppState {
         let (payload, sig) = token.rsplit_once('.')?;
         let (item_id, expires) = payload.split_once('.')?;
         let want = hex::encode(&crate::util::hmac_sha256(&self.inner.url_key, payload.as_bytes())[..20]);
-        let genuine = want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let genuine =
+            want.len() == sig.len() && want.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
         (genuine && expires.parse::<i64>().ok()? > now_ms()).then(|| item_id.to_owned())
     }
 }

@@ -25,7 +25,12 @@ async fn concurrent_sessions_do_not_mix() {
         let (item, data) = task.await.unwrap();
         assert_eq!(item["size"], data.len());
         assert_eq!(item["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(&data));
-        let stored = emu.http.get(format!("{}/_emulator/items/{}/content", emu.base, item["id"].as_str().unwrap())).send().await.unwrap();
+        let stored = emu
+            .http
+            .get(format!("{}/_emulator/items/{}/content", emu.base, item["id"].as_str().unwrap()))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(stored.bytes().await.unwrap().as_ref(), data.as_slice());
     }
     emu.shutdown().await;
@@ -78,7 +83,12 @@ async fn killed_mid_upload_then_restarted_resumes_sessions() {
     let item: Value = r.json().await.unwrap();
     assert_eq!(item["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(&data));
     // Tokens survive the restart too.
-    let me = http.get(format!("{}/v1.0/me/drive/items/{}", second.base_url, item["id"].as_str().unwrap())).bearer_auth(&token).send().await.unwrap();
+    let me = http
+        .get(format!("{}/v1.0/me/drive/items/{}", second.base_url, item["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
     second.shutdown().await;
 }
@@ -133,7 +143,9 @@ fn tokio_stream_from(
 async fn wait_for_received(http: &reqwest::Client, base: &str, at_least: u64) {
     for _ in 0..200 {
         let list: Value = http.get(format!("{base}/_emulator/sessions")).send().await.unwrap().json().await.unwrap();
-        if list[0]["bytesReceived"].as_u64().unwrap_or(0) >= at_least || list[0]["putRequests"].as_u64().unwrap_or(0) >= 2 {
+        if list[0]["bytesReceived"].as_u64().unwrap_or(0) >= at_least
+            || list[0]["putRequests"].as_u64().unwrap_or(0) >= 2
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
             return;
         }

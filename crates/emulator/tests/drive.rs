@@ -29,12 +29,19 @@ async fn session_targets_and_conflict_behaviours() {
     let rename = json!({"item": {"@microsoft.graph.conflictBehavior": "rename"}});
     assert_eq!(upload(&emu, "special/approot:/temp/u/a.bin:", rename.clone(), b"r1").await["name"], "a 1.bin");
     assert_eq!(upload(&emu, "special/approot:/temp/u/a.bin:", rename, b"r2").await["name"], "a 2.bin");
-    let fail = emu.post_json("special/approot:/temp/u/a.bin:/createUploadSession", json!({"item": {"@microsoft.graph.conflictBehavior": "fail"}})).await;
+    let fail = emu
+        .post_json(
+            "special/approot:/temp/u/a.bin:/createUploadSession",
+            json!({"item": {"@microsoft.graph.conflictBehavior": "fail"}}),
+        )
+        .await;
     assert_eq!(fail.status(), 409);
     assert_eq!(error_code(&fail.json().await.unwrap()).0, "nameAlreadyExists");
 
     // fail is checked again at commit: a file that appeared meanwhile wins.
-    let late = emu.session("special/approot:/temp/u/late.bin:", json!({"item": {"@microsoft.graph.conflictBehavior": "fail"}})).await;
+    let late = emu
+        .session("special/approot:/temp/u/late.bin:", json!({"item": {"@microsoft.graph.conflictBehavior": "fail"}}))
+        .await;
     upload(&emu, "special/approot:/temp/u/late.bin:", json!({}), b"first").await;
     let r = put(&emu.http, &late, b"second", 0, 6).await;
     assert_eq!(r.status(), 409);
@@ -73,11 +80,15 @@ async fn items_folders_move_rename_delete() {
     let clash = emu.post_json(&format!("items/{app_id}/children"), json!({"name": "Photos", "folder": {}})).await;
     assert_eq!(clash.status(), 409);
     let renamed = emu
-        .post_json(&format!("items/{app_id}/children"), json!({"name": "photos", "folder": {}, "@microsoft.graph.conflictBehavior": "rename"}))
+        .post_json(
+            &format!("items/{app_id}/children"),
+            json!({"name": "photos", "folder": {}, "@microsoft.graph.conflictBehavior": "rename"}),
+        )
         .await;
     assert_eq!(renamed.json::<Value>().await.unwrap()["name"], "photos 1");
 
-    let patch = |body: Value| emu.http.patch(emu.graph(&format!("items/{id}"))).bearer_auth(&emu.token).json(&body).send();
+    let patch =
+        |body: Value| emu.http.patch(emu.graph(&format!("items/{id}"))).bearer_auth(&emu.token).json(&body).send();
     let moved = patch(json!({"parentReference": {"id": photos["id"]}, "name": "moved.bin"})).await.unwrap();
     assert_eq!(moved.status(), 200);
     let moved: Value = moved.json().await.unwrap();
@@ -103,7 +114,13 @@ async fn items_folders_move_rename_delete() {
     assert_eq!(del.status(), 204);
     assert_eq!(emu.get(&format!("items/{id}")).await.status(), 404);
     let root: Value = emu.get("root").await.json().await.unwrap();
-    let del_root = emu.http.delete(emu.graph(&format!("items/{}", root["id"].as_str().unwrap()))).bearer_auth(&emu.token).send().await.unwrap();
+    let del_root = emu
+        .http
+        .delete(emu.graph(&format!("items/{}", root["id"].as_str().unwrap())))
+        .bearer_auth(&emu.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(del_root.status(), 403);
     emu.shutdown().await;
 }
@@ -111,7 +128,8 @@ async fn items_folders_move_rename_delete() {
 #[tokio::test]
 async fn simple_upload_of_empty_and_small_files() {
     let emu = start().await;
-    let put_content = |path: &str, body: Vec<u8>| emu.http.put(emu.graph(path)).bearer_auth(&emu.token).body(body).send();
+    let put_content =
+        |path: &str, body: Vec<u8>| emu.http.put(emu.graph(path)).bearer_auth(&emu.token).body(body).send();
     let r = put_content("special/approot:/temp/u/empty.txt:/content", vec![]).await.unwrap();
     assert_eq!(r.status(), 201);
     let empty: Value = r.json().await.unwrap();
@@ -120,9 +138,13 @@ async fn simple_upload_of_empty_and_small_files() {
     let r = put_content("special/approot:/temp/u/empty.txt:/content", b"hello world".to_vec()).await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["file"]["hashes"]["quickXorHash"], "aCgDG9jwBhDc4Q1yawMZAAAAAAA=");
-    let r = put_content("special/approot:/temp/u/empty.txt:/content?@microsoft.graph.conflictBehavior=fail", vec![]).await.unwrap();
+    let r = put_content("special/approot:/temp/u/empty.txt:/content?@microsoft.graph.conflictBehavior=fail", vec![])
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
-    let r = put_content("special/approot:/temp/u/empty.txt:/content?@microsoft.graph.conflictBehavior=rename", vec![]).await.unwrap();
+    let r = put_content("special/approot:/temp/u/empty.txt:/content?@microsoft.graph.conflictBehavior=rename", vec![])
+        .await
+        .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["name"], "empty 1.txt");
     emu.shutdown().await;
 }
@@ -131,7 +153,24 @@ async fn simple_upload_of_empty_and_small_files() {
 async fn hostile_names_bad_json_and_unknown_routes_are_graph_errors() {
     let emu = start().await;
     let long = "a".repeat(256);
-    for name in ["..", "a%2Fb", "a%5Cb", "a%3Ab", "a%2Ab", "a%3Fb", "a%7Cb", "a%22b", "a%3Cb", "tab%09x", "nul%00x", "dot.", "space%20", &long, "CON", "~%24x.docx"] {
+    for name in [
+        "..",
+        "a%2Fb",
+        "a%5Cb",
+        "a%3Ab",
+        "a%2Ab",
+        "a%3Fb",
+        "a%7Cb",
+        "a%22b",
+        "a%3Cb",
+        "tab%09x",
+        "nul%00x",
+        "dot.",
+        "space%20",
+        &long,
+        "CON",
+        "~%24x.docx",
+    ] {
         let r = emu.post_json(&format!("special/approot:/temp/u/{name}:/createUploadSession"), json!({})).await;
         assert!(r.status() == 400, "{name}: {}", r.status());
         let v: Value = r.json().await.unwrap();
@@ -142,10 +181,25 @@ async fn hostile_names_bad_json_and_unknown_routes_are_graph_errors() {
     for name in ["..", "a/b", "bad\u{1}", "x.", &long] {
         assert_eq!(emu.post_json(&children, json!({"name": name, "folder": {}})).await.status(), 400, "{name:?}");
     }
-    let r = emu.http.post(emu.graph(&children)).bearer_auth(&emu.token).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let r = emu
+        .http
+        .post(emu.graph(&children))
+        .bearer_auth(&emu.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(error_code(&r.json().await.unwrap()).0, "invalidRequest");
-    let r = emu.http.post(emu.graph("root:/x.bin:/createUploadSession")).bearer_auth(&emu.token).body("[1,2").send().await.unwrap();
+    let r = emu
+        .http
+        .post(emu.graph("root:/x.bin:/createUploadSession"))
+        .bearer_auth(&emu.token)
+        .body("[1,2")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     for path in ["me/drive/bogus", "me/drive/root/bogus", "me/drive/items/x/y/z", "users"] {
         let r = emu.http.get(format!("{}/v1.0/{path}", emu.base)).bearer_auth(&emu.token).send().await.unwrap();

@@ -37,7 +37,10 @@ async fn status_faults_fifo_with_retry_after_and_body() {
     assert_eq!(r.json::<Value>().await.unwrap()["error"]["code"], "custom");
     assert_eq!(put(&emu.http, &url, b"abcd", 0, 8).await.status(), 202);
     let s = &sessions(&emu, "f.bin").await[0];
-    assert_eq!((s["putRequests"].as_u64(), s["bytesAccepted"].as_u64(), s["state"].as_str()), (Some(4), Some(4), Some("active")));
+    assert_eq!(
+        (s["putRequests"].as_u64(), s["bytesAccepted"].as_u64(), s["state"].as_str()),
+        (Some(4), Some(4), Some("active"))
+    );
     assert_eq!(s["nextExpectedRanges"], json!(["4-"]));
     assert_eq!(s["uploadUrl"].as_str(), Some(url.as_str()));
     assert_eq!(s["path"], "/f.bin");
@@ -47,7 +50,8 @@ async fn status_faults_fifo_with_retry_after_and_body() {
     assert_eq!(emu.http.get(&url).send().await.unwrap().status(), 200);
     let clear = emu.http.delete(format!("{}/_emulator/faults", emu.base)).send().await.unwrap();
     assert_eq!(clear.status(), 204);
-    let bad = emu.http.post(format!("{}/_emulator/faults", emu.base)).json(&json!({"name": "f.bin"})).send().await.unwrap();
+    let bad =
+        emu.http.post(format!("{}/_emulator/faults", emu.base)).json(&json!({"name": "f.bin"})).send().await.unwrap();
     assert_eq!(bad.status(), 400);
     emu.shutdown().await;
 }
@@ -58,7 +62,8 @@ async fn dropped_connection_delay_expiry_and_corrupt_hash() {
     let data = pattern(400_000, 5);
     let url = emu.session("root:/g.bin:", json!({})).await;
     fault(&emu, json!({"name": "g.bin", "dropAfterBytes": 100_000})).await;
-    let dropped = emu.http.put(&url).header("content-range", "bytes 0-199999/400000").body(data[..200_000].to_vec()).send().await;
+    let dropped =
+        emu.http.put(&url).header("content-range", "bytes 0-199999/400000").body(data[..200_000].to_vec()).send().await;
     assert!(dropped.is_err(), "expected a dropped connection, got {dropped:?}");
     let s = &sessions(&emu, "g.bin").await[0];
     assert!(s["bytesReceived"].as_u64().unwrap() >= 100_000);
@@ -83,7 +88,12 @@ async fn dropped_connection_delay_expiry_and_corrupt_hash() {
     fault(&emu, json!({"name": "h.bin", "expireSession": true})).await;
     assert_eq!(put(&emu.http, &url, b"abc", 0, 3).await.status(), 404);
     assert_eq!(sessions(&emu, "h.bin").await[0]["state"], "expired");
-    let content = emu.http.get(format!("{}/_emulator/items/{}/content", emu.base, item["id"].as_str().unwrap())).send().await.unwrap();
+    let content = emu
+        .http
+        .get(format!("{}/_emulator/items/{}/content", emu.base, item["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(content.bytes().await.unwrap().as_ref(), data.as_slice());
     assert_eq!(emu.http.get(format!("{}/_emulator/items/nope/content", emu.base)).send().await.unwrap().status(), 404);
     emu.shutdown().await;
@@ -92,7 +102,13 @@ async fn dropped_connection_delay_expiry_and_corrupt_hash() {
 #[tokio::test]
 async fn control_api_is_off_by_default() {
     let emu = start_with(|c| c.fault_injection = false).await;
-    let r = emu.http.post(format!("{}/_emulator/faults", emu.base)).json(&json!({"name": "a", "status": 503})).send().await.unwrap();
+    let r = emu
+        .http
+        .post(format!("{}/_emulator/faults", emu.base))
+        .json(&json!({"name": "a", "status": 503}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert_eq!(emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().status(), 404);
     emu.shutdown().await;

@@ -55,7 +55,10 @@ async fn code_flow_refresh_rotation_and_reuse() {
     let refresh2 = rotated["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(refresh2, refresh);
     let access2 = rotated["access_token"].as_str().unwrap();
-    assert_eq!(http.get(format!("{}/v1.0/me/drive/root", emu.base)).bearer_auth(access2).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("{}/v1.0/me/drive/root", emu.base)).bearer_auth(access2).send().await.unwrap().status(),
+        200
+    );
     let (status, old) = send(form(&refresh)).await;
     assert_eq!((status, old["error"].as_str()), (400, Some("invalid_grant")));
     let (status, third) = send(form(&refresh2)).await;
@@ -77,26 +80,54 @@ async fn pkce_client_and_redirect_checks() {
     let (status, body) = token_request(
         &http,
         &emu.base,
-        &[("client_id", DEV_CLIENT_ID), ("client_secret", "nope"), ("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", VERIFIER)],
+        &[
+            ("client_id", DEV_CLIENT_ID),
+            ("client_secret", "nope"),
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ],
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
-    let (status, body) = token_request(&http, &emu.base, &[("client_id", "unknown"), ("grant_type", "authorization_code"), ("code", "x")]).await;
+    let (status, body) = token_request(
+        &http,
+        &emu.base,
+        &[("client_id", "unknown"), ("grant_type", "authorization_code"), ("code", "x")],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")));
-    let (status, body) = token_request(&http, &emu.base, &[("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET), ("grant_type", "password")]).await;
+    let (status, body) = token_request(
+        &http,
+        &emu.base,
+        &[("client_id", DEV_CLIENT_ID), ("client_secret", DEV_CLIENT_SECRET), ("grant_type", "password")],
+    )
+    .await;
     assert_eq!((status, body["error"].as_str()), (400, Some("unsupported_grant_type")));
 
     // A redirect URI that is not registered is never redirected to.
     let r = http
         .get(format!("{}/common/oauth2/v2.0/authorize", emu.base))
-        .query(&[("client_id", DEV_CLIENT_ID), ("response_type", "code"), ("redirect_uri", "https://evil.example/cb"), ("scope", "x")])
+        .query(&[
+            ("client_id", DEV_CLIENT_ID),
+            ("response_type", "code"),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("scope", "x"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
     let r = http
         .get(format!("{}/common/oauth2/v2.0/authorize", emu.base))
-        .query(&[("client_id", DEV_CLIENT_ID), ("response_type", "token"), ("redirect_uri", REDIRECT), ("scope", "x"), ("state", "q")])
+        .query(&[
+            ("client_id", DEV_CLIENT_ID),
+            ("response_type", "token"),
+            ("redirect_uri", REDIRECT),
+            ("scope", "x"),
+            ("state", "q"),
+        ])
         .send()
         .await
         .unwrap();

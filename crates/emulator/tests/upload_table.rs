@@ -29,7 +29,12 @@ async fn fragments_202_then_201_with_hash_and_size() {
     assert_eq!(item["size"], 1_000_000);
     assert_eq!(item["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(&data));
     assert_eq!(item["parentReference"]["path"], "/drive/root:/Apps/onedrive-upload/temp/alice");
-    let stored = emu.http.get(format!("{}/_emulator/items/{}/content", emu.base, item["id"].as_str().unwrap())).send().await.unwrap();
+    let stored = emu
+        .http
+        .get(format!("{}/_emulator/items/{}/content", emu.base, item["id"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(stored.bytes().await.unwrap().as_ref(), data.as_slice());
     // Completed: the session is gone.
     assert_eq!(emu.http.get(&url).send().await.unwrap().status(), 404);
@@ -54,7 +59,15 @@ async fn overlap_gap_total_and_malformed_ranges() {
     let mismatch = put(&emu.http, &url, &data[40..60], 40, 101).await;
     assert_eq!(mismatch.status(), 400);
     assert_eq!(error_code(&mismatch.json().await.unwrap()), ("invalidRequest", Some("fragmentLengthMismatch")));
-    for bad in [None, Some("bytes 40-59"), Some("bytes=40-59/100"), Some("bytes 40-39/100"), Some("bytes 40-100/100"), Some("bytes */100"), Some("bytes 40-49/100")] {
+    for bad in [
+        None,
+        Some("bytes 40-59"),
+        Some("bytes=40-59/100"),
+        Some("bytes 40-39/100"),
+        Some("bytes 40-100/100"),
+        Some("bytes */100"),
+        Some("bytes 40-49/100"),
+    ] {
         let mut req = emu.http.put(&url).body(data[40..60].to_vec());
         if let Some(h) = bad {
             req = req.header(CONTENT_RANGE, h);
@@ -83,11 +96,21 @@ async fn length_required_too_large_and_authorization_refused() {
     let url = emu.session("root:/big.bin:", json!({})).await;
     let path = url.trim_start_matches(&emu.base).to_owned();
     let host = emu.base.trim_start_matches("http://");
-    let chunked = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Range: bytes 0-9/100\r\nTransfer-Encoding: chunked\r\n\r\n");
+    let chunked = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Range: bytes 0-9/100\r\nTransfer-Encoding: chunked\r\n\r\n"
+    );
     assert_eq!(raw_status(&emu.base, chunked).await, 411);
     let huge = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Range: bytes 0-62914560/100000000\r\nContent-Length: 62914561\r\n\r\n");
     assert_eq!(raw_status(&emu.base, huge).await, 413);
-    let r = emu.http.put(&url).header(CONTENT_RANGE, "bytes 0-9/100").header(AUTHORIZATION, "Bearer x").body(vec![0u8; 10]).send().await.unwrap();
+    let r = emu
+        .http
+        .put(&url)
+        .header(CONTENT_RANGE, "bytes 0-9/100")
+        .header(AUTHORIZATION, "Bearer x")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let r = emu.http.get(&url).header(AUTHORIZATION, "Bearer x").send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -122,7 +145,8 @@ async fn cancel_and_expiry_give_404_and_leave_no_temp_files() {
     assert_eq!(emu.http.get(&sliding).send().await.unwrap().status(), 404);
     assert_eq!(put(&emu.http, &sliding, b"x", 3, 10).await.status(), 404);
     assert_eq!(count(), 0);
-    let sessions: Value = emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().json().await.unwrap();
+    let sessions: Value =
+        emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().json().await.unwrap();
     let states: Vec<&str> = sessions.as_array().unwrap().iter().map(|s| s["state"].as_str().unwrap()).collect();
     assert_eq!(states, vec!["cancelled", "expired"]);
     emu.shutdown().await;
@@ -177,10 +201,17 @@ async fn early_errors_are_readable_while_a_large_body_is_sent() {
         let r = put(&emu.http, &url, &big, 100, 20 << 20).await;
         assert_eq!(r.status(), 416);
     }
-    let r = emu.http.post(format!("{}/_emulator/faults", emu.base)).json(&json!({"name": "e.bin", "status": 503})).send().await.unwrap();
+    let r = emu
+        .http
+        .post(format!("{}/_emulator/faults", emu.base))
+        .json(&json!({"name": "e.bin", "status": 503}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     assert_eq!(put(&emu.http, &url, &big, 0, 20 << 20).await.status(), 503);
-    let list: Value = emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().json().await.unwrap();
+    let list: Value =
+        emu.http.get(format!("{}/_emulator/sessions", emu.base)).send().await.unwrap().json().await.unwrap();
     assert_eq!(list[0]["bytesReceived"], 4 * (8 << 20));
     assert_eq!(list[0]["bytesAccepted"], 0);
     emu.shutdown().await;

@@ -42,7 +42,9 @@ async fn round(client: &reqwest::Client, target: Target<'_>, token: &str, n: usi
     for i in 0..n {
         let name = format!("{tag}-{i}.bin");
         let (url, body) = match target {
-            Target::Server(base) => (format!("{base}/api/cloud/file"), serde_json::json!({"filename": name, "size": 1_048_576})),
+            Target::Server(base) => {
+                (format!("{base}/api/cloud/file"), serde_json::json!({"filename": name, "size": 1_048_576}))
+            }
             Target::Emulator(base) => (
                 format!("{base}/v1.0/me/drive/special/approot:/temp/direct/{name}:/createUploadSession"),
                 serde_json::json!({"item": {"@microsoft.graph.conflictBehavior": "rename", "fileSize": 1_048_576}}),
@@ -86,7 +88,8 @@ async fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let local = listener.local_addr().expect("addr");
         let data_dir = dir.path().to_string_lossy().into_owned();
-        let config = Config::parse_from(["session_bench", "--dev", "--listen", &local.to_string(), "--data-dir", &data_dir]);
+        let config =
+            Config::parse_from(["session_bench", "--dev", "--listen", &local.to_string(), "--data-dir", &data_dir]);
         let (options, authenticator) = config.build(Some(&emulator.base_url), local).expect("options");
         let issuer = options.dev_issuer.clone().expect("dev issuer");
         let state = AppState::new(options, authenticator).expect("state");

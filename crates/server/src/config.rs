@@ -118,7 +118,11 @@ pub struct Config {
 impl Config {
     /// Microsoft when a client id is configured, else the embedded emulator.
     pub fn mode(&self) -> Mode {
-        if self.client_id.is_some() { Mode::Microsoft } else { Mode::Embedded }
+        if self.client_id.is_some() {
+            Mode::Microsoft
+        } else {
+            Mode::Embedded
+        }
     }
 
     /// Refuses contradictory or unsafe settings.
@@ -139,7 +143,9 @@ impl Config {
             return Err("--dev issues HS256 tokens: use --jwt-secret (or nothing) instead of --jwt-public-key".into());
         }
         if !self.dev && self.jwt_secret.is_none() && self.jwt_public_key.is_none() {
-            return Err("users cannot be authenticated: give --jwt-secret or --jwt-public-key (or --dev for a demo)".into());
+            return Err(
+                "users cannot be authenticated: give --jwt-secret or --jwt-public-key (or --dev for a demo)".into()
+            );
         }
         if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err("--jwt-secret must be at least 32 bytes".into());
@@ -232,7 +238,11 @@ impl Config {
 
     /// The library options and the authenticator for a server bound to `local` (with the emulator at
     /// `emulator_url` in embedded mode). The dev issuer and the authenticator share one secret.
-    pub fn build(&self, emulator_url: Option<&str>, local: SocketAddr) -> Result<(Options, Arc<dyn Authenticator>), String> {
+    pub fn build(
+        &self,
+        emulator_url: Option<&str>,
+        local: SocketAddr,
+    ) -> Result<(Options, Arc<dyn Authenticator>), String> {
         let (authenticator, dev_issuer) = self.authenticator()?;
         let (graph_url, token_file) = match emulator_url {
             Some(base) => (format!("{base}/v1.0"), self.data_dir.join("tokens-embedded.json")),
@@ -290,8 +300,20 @@ mod tests {
     #[test]
     fn microsoft_settings() {
         let c = parse(&[
-            "--client-id", "abc", "--client-secret", "s", "--redirect-uri", "https://example.com/auth/cb", "--tenant",
-            "consumers", "--jwt-secret", &"k".repeat(32), "--folder", "a", "--folder", "b",
+            "--client-id",
+            "abc",
+            "--client-secret",
+            "s",
+            "--redirect-uri",
+            "https://example.com/auth/cb",
+            "--tenant",
+            "consumers",
+            "--jwt-secret",
+            &"k".repeat(32),
+            "--folder",
+            "a",
+            "--folder",
+            "b",
         ]);
         c.validate().unwrap();
         assert_eq!(c.mode(), Mode::Microsoft);

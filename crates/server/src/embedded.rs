@@ -29,7 +29,8 @@ pub fn own_client(redirect_uri: &str) -> ClientRegistration {
 /// Starts the emulator on `127.0.0.1:0` with its storage in `{data_dir}/emulator`, with
 /// `client` registered next to the emulator's built-in dev client.
 pub async fn spawn_emulator(config: &Config, client: ClientRegistration) -> Result<RunningEmulator, String> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("emulator: cannot listen: {e}"))?;
+    let listener =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("emulator: cannot listen: {e}"))?;
     let emulator = EmulatorConfig {
         data_dir: config.data_dir.join("emulator"),
         fault_injection: config.emulator_fault_injection,

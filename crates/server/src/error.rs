@@ -105,7 +105,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         match &self {
             ApiError::Internal(detail) => tracing::error!(%detail, "internal error"),
-            ApiError::BadGateway | ApiError::Unavailable { .. } => tracing::warn!(code = self.code(), "upstream failure"),
+            ApiError::BadGateway | ApiError::Unavailable { .. } => {
+                tracing::warn!(code = self.code(), "upstream failure")
+            }
             _ => tracing::debug!(code = self.code(), status = status.as_u16(), "request refused"),
         }
         let body = ServerError::new(self.code(), self.to_string());

@@ -132,7 +132,12 @@ impl AppState {
             return Err("the callback path must start with '/'".into());
         }
         let http = graph::http_client();
-        let tokens = Arc::new(TokenManager::new(&options.oauth, http.clone(), options.token_file.clone(), options.refresh_margin)?);
+        let tokens = Arc::new(TokenManager::new(
+            &options.oauth,
+            http.clone(),
+            options.token_file.clone(),
+            options.refresh_margin,
+        )?);
         let graph = GraphClient::new(http, &options.graph_url, tokens.clone());
         let folder_ids = options
             .folders
@@ -192,7 +197,8 @@ impl AppState {
         }
         let item = self.graph().approot().await?;
         let id = item.id.clone().ok_or(ApiError::BadGateway)?;
-        let parent = item.parent_reference.as_ref().and_then(|p| p.path.clone()).unwrap_or_else(|| "/drive/root:".into());
+        let parent =
+            item.parent_reference.as_ref().and_then(|p| p.path.clone()).unwrap_or_else(|| "/drive/root:".into());
         let value = Arc::new(AppRoot { id, path: format!("{}/{}", parent.trim_end_matches('/'), item.name) });
         *self.0.approot.write().unwrap_or_else(|e| e.into_inner()) = Some((connection, value.clone()));
         Ok(value)
@@ -217,7 +223,8 @@ pub fn is_loopback_origin(origin: &str) -> bool {
 }
 
 fn cors(options: &Options) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = options.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
+    let allowed: Vec<HeaderValue> =
+        options.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()).collect();
     let dev = options.dev_issuer.is_some();
     CorsLayer::new()
         .allow_origin(AllowOrigin::predicate(move |origin: &HeaderValue, _| {

@@ -25,7 +25,9 @@ async fn main() {
 
 async fn run(config: Config) -> Result<(), String> {
     config.validate()?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let (emulator, client) = match config.mode() {
         Mode::Embedded => {
@@ -43,7 +45,9 @@ async fn run(config: Config) -> Result<(), String> {
     }
     let state = AppState::new(options, authenticator)?;
     if emulator.is_some() {
-        embedded::connect_account(&state).await.map_err(|e| format!("could not connect to the embedded emulator: {e}"))?;
+        embedded::connect_account(&state)
+            .await
+            .map_err(|e| format!("could not connect to the embedded emulator: {e}"))?;
         tracing::info!(emulator = emulator_url.as_deref().unwrap_or(""), "embedded OneDrive emulator connected");
     } else if state.tokens().status() != onedrive_upload_server::AccountStatus::Connected {
         tracing::warn!("the OneDrive account is not connected: visit http://{local}/auth/login");

@@ -7,8 +7,8 @@ const FORBIDDEN: &[char] = &['/', '\\', '*', '<', '>', '?', ':', '|', '"'];
 
 /// Windows device names OneDrive refuses as a name or as the part before the first dot.
 const RESERVED_STEMS: &[&str] = &[
-    "CON", "PRN", "AUX", "NUL", "COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
-    "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "CON", "PRN", "AUX", "NUL", "COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT0",
+    "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
 /// Longest name accepted, in UTF-8 bytes.
@@ -109,7 +109,8 @@ mod tests {
 
     #[test]
     fn good_names_pass() {
-        for name in ["a.bin", "photo 1.jpg", "résumé.pdf", "#hash%.txt", "x", "名前.txt", "a.b.c", "CONSOLE.txt", "~x"] {
+        for name in ["a.bin", "photo 1.jpg", "résumé.pdf", "#hash%.txt", "x", "名前.txt", "a.b.c", "CONSOLE.txt", "~x"]
+        {
             assert_eq!(validate_filename(name), Ok(()), "{name}");
         }
         assert!(validate_filename(&"é".repeat(127)).is_ok());
@@ -120,9 +121,36 @@ mod tests {
         let long = "a".repeat(256);
         let long_utf8 = "é".repeat(128);
         for name in [
-            "", "..", ".", "../x", "a/b", "a\\b", "a*b", "a<b", "a>b", "a?b", "a:b", "a|b", "a\"b", "a\0b", "a\nb", "a\u{7f}b",
-            "x.", "x ", " x", "~$lock.docx", "CON", "con.txt", "Lpt1.log", "NUL", "a.._b", "_vti_x", ".lock", "desktop.ini",
-            &long, &long_utf8,
+            "",
+            "..",
+            ".",
+            "../x",
+            "a/b",
+            "a\\b",
+            "a*b",
+            "a<b",
+            "a>b",
+            "a?b",
+            "a:b",
+            "a|b",
+            "a\"b",
+            "a\0b",
+            "a\nb",
+            "a\u{7f}b",
+            "x.",
+            "x ",
+            " x",
+            "~$lock.docx",
+            "CON",
+            "con.txt",
+            "Lpt1.log",
+            "NUL",
+            "a.._b",
+            "_vti_x",
+            ".lock",
+            "desktop.ini",
+            &long,
+            &long_utf8,
         ] {
             assert!(validate_filename(name).is_err(), "{name:?} should be refused");
         }

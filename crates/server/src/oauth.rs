@@ -70,7 +70,12 @@ impl OAuthFlow {
         let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(state);
         let pending = match pending {
             Some(p) if p.created.elapsed() < STATE_TTL => p,
-            _ => return Err(ApiError::bad_request("invalid_state", "unknown or expired login state; start again at /auth/login")),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "invalid_state",
+                    "unknown or expired login state; start again at /auth/login",
+                ))
+            }
         };
         self.tokens.exchange_code(code.to_owned(), pending.verifier).await
     }
@@ -80,14 +85,12 @@ impl OAuthFlow {
 pub async fn login(State(state): State<AppState>) -> Result<Response, ApiError> {
     if state.tokens().status() == AccountStatus::Connected {
         return Err(ApiError::Conflict(
-            "the OneDrive account is already connected; to switch accounts stop the server and delete its token file".into(),
+            "the OneDrive account is already connected; to switch accounts stop the server and delete its token file"
+                .into(),
         ));
     }
     let (url, csrf) = state.oauth().begin();
-    let cookie = format!(
-        "{STATE_COOKIE}={csrf}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax",
-        STATE_TTL.as_secs()
-    );
+    let cookie = format!("{STATE_COOKIE}={csrf}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax", STATE_TTL.as_secs());
     Ok((
         StatusCode::FOUND,
         [(header::LOCATION, url.to_string()), (header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())],
@@ -130,11 +133,19 @@ pub async fn callback(
         return Err(ApiError::bad_request("invalid_callback", "the callback needs code and state"));
     };
     if state_cookie(&headers) != Some(csrf.as_str()) {
-        return Err(ApiError::bad_request("invalid_state", "this login was not started from this browser; start again at /auth/login"));
+        return Err(ApiError::bad_request(
+            "invalid_state",
+            "this login was not started from this browser; start again at /auth/login",
+        ));
     }
     state.oauth().complete(&code, &csrf).await?;
     let clear = format!("{STATE_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax");
-    Ok(([(header::SET_COOKIE, clear)], Html("<!doctype html><title>Connected</title><p>The OneDrive account is connected. You can close this page.</p>"))
+    Ok((
+        [(header::SET_COOKIE, clear)],
+        Html(
+            "<!doctype html><title>Connected</title><p>The OneDrive account is connected. You can close this page.</p>",
+        ),
+    )
         .into_response())
 }
 

@@ -137,7 +137,12 @@ fn now_secs() -> u64 {
 
 impl TokenManager {
     /// Creates the manager and loads the token file if there is one (a corrupt file counts as none).
-    pub fn new(settings: &OAuthSettings, http: reqwest::Client, file: PathBuf, margin: Duration) -> Result<Self, String> {
+    pub fn new(
+        settings: &OAuthSettings,
+        http: reqwest::Client,
+        file: PathBuf,
+        margin: Duration,
+    ) -> Result<Self, String> {
         let state = match std::fs::read(&file) {
             Ok(bytes) => match serde_json::from_slice::<Stored>(&bytes) {
                 Ok(stored) => State::Connected(Arc::new(stored)),
@@ -284,7 +289,9 @@ impl TokenManager {
         match answer {
             Ok(a) => Ok(a),
             Err(RequestTokenError::ServerResponse(r)) if *r.error() == BasicErrorResponseType::InvalidGrant => {
-                tracing::warn!("identity platform answered invalid_grant: the account must be reconnected at /auth/login");
+                tracing::warn!(
+                    "identity platform answered invalid_grant: the account must be reconnected at /auth/login"
+                );
                 self.set_disconnected().await;
                 Err(ApiError::AccountDisconnected)
             }
@@ -372,7 +379,8 @@ mod tests {
     #[test]
     fn freshness_margin_is_capped_at_half_the_lifetime() {
         let now = now_secs();
-        let t = |obtained_at, expires_at| Stored { access_token: "a".into(), refresh_token: None, expires_at, obtained_at };
+        let t =
+            |obtained_at, expires_at| Stored { access_token: "a".into(), refresh_token: None, expires_at, obtained_at };
         assert!(t(now, now + 3600).fresh(Duration::from_secs(300)));
         assert!(!t(now - 3400, now + 200).fresh(Duration::from_secs(300)), "inside the margin");
         assert!(t(now, now + 60).fresh(Duration::from_secs(300)), "short-lived token: margin 30 s");
@@ -391,7 +399,13 @@ mod tests {
             scopes: vec!["offline_access".into()],
         };
         assert!(!format!("{s:?}").contains("s3cr3t"));
-        let m = TokenManager::new(&s, reqwest::Client::new(), std::env::temp_dir().join("odu-none/tokens.json"), Duration::ZERO).unwrap();
+        let m = TokenManager::new(
+            &s,
+            reqwest::Client::new(),
+            std::env::temp_dir().join("odu-none/tokens.json"),
+            Duration::ZERO,
+        )
+        .unwrap();
         assert_eq!(m.status(), AccountStatus::NotConnected);
     }
 }

@@ -21,7 +21,8 @@ async fn connected() -> (fake::Fake, tempfile::TempDir, onedrive_upload_server::
 }
 
 async fn upload_empty(router: &axum::Router, user: &str, name: &str) -> Value {
-    let (status, _, item) = call(router, Method::POST, "/api/cloud/file", Some(user), Some(json!({"filename": name, "size": 0}))).await;
+    let (status, _, item) =
+        call(router, Method::POST, "/api/cloud/file", Some(user), Some(json!({"filename": name, "size": 0}))).await;
     assert_eq!(status, StatusCode::CREATED, "{item}");
     item
 }
@@ -43,8 +44,14 @@ async fn connect_stores_tokens_0600_and_health_reports_it() {
 #[tokio::test]
 async fn create_session_and_empty_file() {
     let (_fake, _dir, _state, router) = connected().await;
-    let (status, headers, session) =
-        call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "big file.bin", "size": 12345}))).await;
+    let (status, headers, session) = call(
+        &router,
+        Method::POST,
+        "/api/cloud/file",
+        Some("alice"),
+        Some(json!({"filename": "big file.bin", "size": 12345})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert!(session["uploadUrl"].as_str().unwrap().contains("/upload/"));
     assert_eq!(session["nextExpectedRanges"], json!(["0-"]));
@@ -61,19 +68,30 @@ async fn create_session_and_empty_file() {
 #[tokio::test]
 async fn refusals_of_create() {
     let (_fake, _dir, _state, router) = connected().await;
-    let (status, headers, body) = call(&router, Method::POST, "/api/cloud/file", None, Some(json!({"filename": "a", "size": 1}))).await;
+    let (status, headers, body) =
+        call(&router, Method::POST, "/api/cloud/file", None, Some(json!({"filename": "a", "size": 1}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error"]["code"], "unauthenticated");
     assert_eq!(headers["www-authenticate"], "Bearer");
     for name in ["../x", "a/b", "a\\b", "CON", "x.", "~$x", "a:b", "a\u{1}b", "..", &"n".repeat(256)] {
-        let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": name, "size": 5}))).await;
+        let (status, _, body) =
+            call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": name, "size": 5})))
+                .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name:?}");
         assert_eq!(body["error"]["code"], "invalid_filename");
     }
-    let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": (1u64 << 30) + 1}))).await;
+    let (status, _, body) = call(
+        &router,
+        Method::POST,
+        "/api/cloud/file",
+        Some("alice"),
+        Some(json!({"filename": "a.bin", "size": (1u64 << 30) + 1})),
+    )
+    .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["error"]["code"], "too_large");
-    let (status, _, body) = call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": 5}))).await;
+    let (status, _, body) =
+        call(&router, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": 5}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "invalid_json");
     let huge = json!({"filename": "a".repeat(5000), "size": 1});
@@ -117,18 +135,41 @@ async fn owner_routes_and_foreign_users() {
         assert_eq!(status, StatusCode::FORBIDDEN, "bob on {suffix}: {b}");
         assert_eq!(b["error"]["code"], "forbidden");
     }
-    let (status, headers, _) = call(&router, Method::GET, &format!("/api/cloud/file/{id}/download"), Some("alice"), None).await;
+    let (status, headers, _) =
+        call(&router, Method::GET, &format!("/api/cloud/file/{id}/download"), Some("alice"), None).await;
     assert_eq!(status, StatusCode::FOUND);
     assert!(headers["location"].to_str().unwrap().contains("/download/"));
-    let (status, _, link) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/link"), Some("alice"), None).await;
+    let (status, _, link) =
+        call(&router, Method::POST, &format!("/api/cloud/file/{id}/link"), Some("alice"), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(link["webUrl"].as_str().unwrap().ends_with("?download=1"));
-    let (status, _, b) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "secret"}))).await;
+    let (status, _, b) = call(
+        &router,
+        Method::POST,
+        &format!("/api/cloud/file/{id}/move"),
+        Some("alice"),
+        Some(json!({"folder": "secret"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(b["error"]["code"], "folder_not_allowed");
-    let (status, _, b) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "../temp"}))).await;
+    let (status, _, b) = call(
+        &router,
+        Method::POST,
+        &format!("/api/cloud/file/{id}/move"),
+        Some("alice"),
+        Some(json!({"folder": "../temp"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
-    let (status, _, moved) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "salon-photos"}))).await;
+    let (status, _, moved) = call(
+        &router,
+        Method::POST,
+        &format!("/api/cloud/file/{id}/move"),
+        Some("alice"),
+        Some(json!({"folder": "salon-photos"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert!(moved["parentReference"]["path"].as_str().unwrap().ends_with("/onedrive-upload/salon-photos"));
     // In a feature folder: readable by everyone, changeable by no one.
@@ -143,7 +184,14 @@ async fn owner_routes_and_foreign_users() {
     // A second file goes to the same, already created folder; then the owner deletes a temp file.
     let second = upload_empty(&router, "alice", "two.jpg").await;
     let sid = second["id"].as_str().unwrap();
-    let (status, _, moved) = call(&router, Method::POST, &format!("/api/cloud/file/{sid}/move"), Some("alice"), Some(json!({"folder": "salon-photos"}))).await;
+    let (status, _, moved) = call(
+        &router,
+        Method::POST,
+        &format!("/api/cloud/file/{sid}/move"),
+        Some("alice"),
+        Some(json!({"folder": "salon-photos"})),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     let third = upload_empty(&router, "alice", "three.jpg").await;
     let tid = third["id"].as_str().unwrap();
@@ -172,7 +220,14 @@ async fn moving_same_named_files_of_two_users_renames_the_second() {
     for user in ["alice", "bob", "carol"] {
         let item = upload_empty(&router, user, "photo.jpg").await;
         let id = item["id"].as_str().unwrap();
-        let (status, _, moved) = call(&router, Method::POST, &format!("/api/cloud/file/{id}/move"), Some(user), Some(json!({"folder": "documents"}))).await;
+        let (status, _, moved) = call(
+            &router,
+            Method::POST,
+            &format!("/api/cloud/file/{id}/move"),
+            Some(user),
+            Some(json!({"folder": "documents"})),
+        )
+        .await;
         assert_eq!(status, StatusCode::OK, "{moved}");
         names.push(moved["name"].as_str().unwrap().to_owned());
     }

@@ -9,7 +9,17 @@ const BIN: &str = env!("CARGO_BIN_EXE_onedrive-upload-server");
 fn help_documents_flags_and_env() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for needle in ["--listen", "ODU_LISTEN", "--data-dir", "--client-id", "--dev", "--folder", "--emulator-fault-injection", "--www", "--pkg"] {
+    for needle in [
+        "--listen",
+        "ODU_LISTEN",
+        "--data-dir",
+        "--client-id",
+        "--dev",
+        "--folder",
+        "--emulator-fault-injection",
+        "--www",
+        "--pkg",
+    ] {
         assert!(help.contains(needle), "--help lacks {needle}");
     }
 }
@@ -17,7 +27,8 @@ fn help_documents_flags_and_env() {
 #[test]
 fn dev_is_refused_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(BIN).args(["--dev", "--listen", "0.0.0.0:0", "--data-dir"]).arg(dir.path()).output().unwrap();
+    let out =
+        Command::new(BIN).args(["--dev", "--listen", "0.0.0.0:0", "--data-dir"]).arg(dir.path()).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
     assert!(out.stdout.is_empty());
@@ -27,7 +38,16 @@ fn dev_is_refused_off_loopback() {
 async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--client-id", "abc", "--client-secret", "s", "--redirect-uri", "http://127.0.0.1:1/cb"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--client-id",
+            "abc",
+            "--client-secret",
+            "s",
+            "--redirect-uri",
+            "http://127.0.0.1:1/cb",
+        ])
         .args(["--jwt-secret", "0123456789abcdef0123456789abcdef", "--data-dir"])
         .arg(dir.path())
         .env_remove("RUST_LOG")
@@ -77,7 +97,8 @@ async fn embedded_dev_mode_connects_by_itself() {
     assert_eq!(sessions.status(), 200);
     let health: serde_json::Value = reqwest::get(format!("{base}/healthz")).await.unwrap().json().await.unwrap();
     assert_eq!(health["account"], "connected");
-    let token: serde_json::Value = reqwest::get(format!("{base}/dev/token?user=alice")).await.unwrap().json().await.unwrap();
+    let token: serde_json::Value =
+        reqwest::get(format!("{base}/dev/token?user=alice")).await.unwrap().json().await.unwrap();
     let session = reqwest::Client::new()
         .post(format!("{base}/api/cloud/file"))
         .bearer_auth(token["token"].as_str().unwrap())

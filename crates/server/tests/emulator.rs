@@ -29,7 +29,11 @@ impl Running {
         let dir = tempfile::tempdir().unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let emulator = spawn(
-            EmulatorConfig { data_dir: dir.path().join("emulator"), graph_latency: Duration::ZERO, ..Default::default() },
+            EmulatorConfig {
+                data_dir: dir.path().join("emulator"),
+                graph_latency: Duration::ZERO,
+                ..Default::default()
+            },
             listener,
         )
         .await
@@ -37,7 +41,16 @@ impl Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let local = listener.local_addr().unwrap();
         let data = dir.path().to_string_lossy().into_owned();
-        let config = Config::parse_from(["t", "--dev", "--listen", &local.to_string(), "--data-dir", &data, "--max-file-size", "1000000"]);
+        let config = Config::parse_from([
+            "t",
+            "--dev",
+            "--listen",
+            &local.to_string(),
+            "--data-dir",
+            &data,
+            "--max-file-size",
+            "1000000",
+        ]);
         let (options, auth) = config.build(Some(&emulator.base_url), local).unwrap();
         let issuer = options.dev_issuer.clone().unwrap();
         let state = AppState::new(options, auth).unwrap();
@@ -54,7 +67,13 @@ impl Running {
         self.issuer.issue(&UserId::parse(user).unwrap(), 600)
     }
 
-    async fn api(&self, method: reqwest::Method, path: &str, user: Option<&str>, body: Option<Value>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut request = self.http.request(method, format!("{}{path}", self.base));
         if let Some(u) = user {
             request = request.bearer_auth(self.token(u));
@@ -70,7 +89,14 @@ impl Running {
 
     /// Creates a session as `user` and uploads `bytes` in one PUT; answers the driveItem.
     async fn upload(&self, user: &str, name: &str, bytes: &[u8]) -> Value {
-        let (status, _, session) = self.api(reqwest::Method::POST, "/api/cloud/file", Some(user), Some(json!({"filename": name, "size": bytes.len()}))).await;
+        let (status, _, session) = self
+            .api(
+                reqwest::Method::POST,
+                "/api/cloud/file",
+                Some(user),
+                Some(json!({"filename": name, "size": bytes.len()})),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "{session}");
         let url = session["uploadUrl"].as_str().unwrap();
         let response = reqwest::Client::new()
@@ -121,9 +147,18 @@ async fn every_route_and_refusal_against_the_emulator() {
         let (status, _, b) = r.api(method, &format!("/api/cloud/file/{id}{suffix}"), Some("bob"), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "bob {suffix}: {b}");
     }
-    let (status, _, b) = r.api(Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "secret"}))).await;
+    let (status, _, b) = r
+        .api(Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "secret"})))
+        .await;
     assert_eq!((status, b["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("folder_not_allowed")));
-    let (status, _, moved) = r.api(Method::POST, &format!("/api/cloud/file/{id}/move"), Some("alice"), Some(json!({"folder": "salon-photos"}))).await;
+    let (status, _, moved) = r
+        .api(
+            Method::POST,
+            &format!("/api/cloud/file/{id}/move"),
+            Some("alice"),
+            Some(json!({"folder": "salon-photos"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert!(moved["parentReference"]["path"].as_str().unwrap().ends_with("/salon-photos"), "{moved}");
 
@@ -140,7 +175,8 @@ async fn every_route_and_refusal_against_the_emulator() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Zero-byte file: the server creates it; the owner deletes a temp file; unknown ids are 404.
-    let (status, _, empty) = r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "empty.txt", "size": 0}))).await;
+    let (status, _, empty) =
+        r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "empty.txt", "size": 0}))).await;
     assert_eq!(status, StatusCode::CREATED, "{empty}");
     assert_eq!(empty["size"], 0);
     assert!(empty.get("uploadUrl").is_none());
@@ -151,21 +187,33 @@ async fn every_route_and_refusal_against_the_emulator() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // Refusals.
-    let (status, _, _) = r.api(Method::POST, "/api/cloud/file", None, Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, _) =
+        r.api(Method::POST, "/api/cloud/file", None, Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let expired = r.issuer.issue(&UserId::parse("alice").unwrap(), -3600);
-    let response = r.http.post(format!("{}/api/cloud/file", r.base)).bearer_auth(expired).json(&json!({"filename": "a", "size": 1})).send().await.unwrap();
+    let response = r
+        .http
+        .post(format!("{}/api/cloud/file", r.base))
+        .bearer_auth(expired)
+        .json(&json!({"filename": "a", "size": 1}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     for name in ["../evil", "a|b", "CON.txt", "trailing."] {
-        let (status, _, _) = r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": name, "size": 1}))).await;
+        let (status, _, _) =
+            r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": name, "size": 1}))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
     }
-    let (status, _, _) = r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "big.bin", "size": 1_000_001}))).await;
+    let (status, _, _) = r
+        .api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "big.bin", "size": 1_000_001})))
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
     // A refresh against the emulator rotates the stored tokens.
     r.state.tokens().expire_access_token();
-    let (status, _, _) = r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "after.bin", "size": 5}))).await;
+    let (status, _, _) =
+        r.api(Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "after.bin", "size": 5}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(r.state.tokens().refresh_count(), 1);
     assert_ne!(std::fs::read_to_string(&file).unwrap(), before);
@@ -178,8 +226,12 @@ async fn browser_login_flow_against_the_emulator() {
     let r = Running::start(false).await;
     let (status, _, health) = r.api(reqwest::Method::GET, "/healthz", None, None).await;
     assert_eq!((status, health["account"].as_str()), (StatusCode::OK, Some("not_connected")));
-    let (status, _, body) = r.api(reqwest::Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a", "size": 1}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("account_disconnected")));
+    let (status, _, body) =
+        r.api(reqwest::Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a", "size": 1}))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("account_disconnected"))
+    );
     let login = r.http.get(format!("{}/auth/login", r.base)).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::FOUND);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
@@ -193,7 +245,9 @@ async fn browser_login_flow_against_the_emulator() {
     assert_eq!(no_cookie.status(), StatusCode::BAD_REQUEST);
     let done = r.http.get(&callback).header("cookie", cookie).send().await.unwrap();
     assert_eq!(done.status(), StatusCode::OK);
-    let (status, _, session) = r.api(reqwest::Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 10}))).await;
+    let (status, _, session) = r
+        .api(reqwest::Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 10})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     r.stop().await;
 }

@@ -51,7 +51,8 @@ async fn cors_exposes_retry_after() {
     let app = router(&state(options("http://127.0.0.1:9", dir.path(), "c", "s")));
     let request = Request::get("/healthz").header("origin", "http://127.0.0.1:8080").body(Body::empty()).unwrap();
     let response = app.oneshot(request).await.unwrap();
-    let exposed = response.headers().get("access-control-expose-headers").map(|v| v.to_str().unwrap().to_ascii_lowercase());
+    let exposed =
+        response.headers().get("access-control-expose-headers").map(|v| v.to_str().unwrap().to_ascii_lowercase());
     assert_eq!(exposed.as_deref(), Some("retry-after"));
 }
 
@@ -81,7 +82,10 @@ async fn dev_routes_only_in_dev() {
     assert_eq!(body["error"]["code"], "invalid_user");
     let (status, _, info) = call(&app, Method::GET, "/dev/info", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(info, json!({"mode": "embedded", "emulator": fake.base, "faultInjection": false, "folders": ["salon-photos", "documents"]}));
+    assert_eq!(
+        info,
+        json!({"mode": "embedded", "emulator": fake.base, "faultInjection": false, "folders": ["salon-photos", "documents"]})
+    );
     let mut prod = options(&fake.base, dir.path(), "test-client", "test-secret");
     prod.dev_issuer = None;
     let prod = router(&state(prod));
@@ -104,12 +108,17 @@ async fn static_files_with_wasm_type() {
     o.www = Some(www);
     o.pkg = Some(pkg);
     let app = router(&state(o));
-    for (uri, ty) in [("/", "text/html"), ("/pkg/onedrive_upload_bg.wasm", "application/wasm"), ("/pkg/onedrive_upload.js", "javascript")] {
+    for (uri, ty) in [
+        ("/", "text/html"),
+        ("/pkg/onedrive_upload_bg.wasm", "application/wasm"),
+        ("/pkg/onedrive_upload.js", "javascript"),
+    ] {
         let response = app.clone().oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         assert!(response.headers()["content-type"].to_str().unwrap().contains(ty), "{uri}");
     }
-    let response = app.clone().oneshot(Request::get("/pkg/../../etc/passwd").body(Body::empty()).unwrap()).await.unwrap();
+    let response =
+        app.clone().oneshot(Request::get("/pkg/../../etc/passwd").body(Body::empty()).unwrap()).await.unwrap();
     assert_ne!(response.status(), StatusCode::OK);
     let (status, _, health) = call(&app, Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -138,7 +147,9 @@ async fn an_embedding_app_plugs_its_own_authenticator() {
     )
     .unwrap();
     connect_account(&st).await.unwrap();
-    let site = axum::Router::new().route("/", axum::routing::get(|| async { "main site" })).merge(onedrive_upload_server::app(st));
+    let site = axum::Router::new()
+        .route("/", axum::routing::get(|| async { "main site" }))
+        .merge(onedrive_upload_server::app(st));
     let ok = Request::post("/api/cloud/file")
         .header("x-site-user", "dave")
         .header("content-type", "application/json")

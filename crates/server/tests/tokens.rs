@@ -30,7 +30,15 @@ async fn hundred_requests_at_expiry_cause_one_refresh_and_rotation_is_persisted(
     for i in 0..100 {
         let app = app.clone();
         tasks.spawn(async move {
-            call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": format!("f{i}.bin"), "size": 10}))).await.0
+            call(
+                &app,
+                Method::POST,
+                "/api/cloud/file",
+                Some("alice"),
+                Some(json!({"filename": format!("f{i}.bin"), "size": 10})),
+            )
+            .await
+            .0
         });
     }
     while let Some(status) = tasks.join_next().await {
@@ -49,7 +57,8 @@ async fn hundred_requests_at_expiry_cause_one_refresh_and_rotation_is_persisted(
     assert_eq!(again.tokens().status(), AccountStatus::Connected);
     again.tokens().expire_access_token();
     let app = router(&again);
-    let (status, _, body) = call(&app, Method::POST, "/api/cloud/file", Some("bob"), Some(json!({"filename": "x.bin", "size": 1}))).await;
+    let (status, _, body) =
+        call(&app, Method::POST, "/api/cloud/file", Some("bob"), Some(json!({"filename": "x.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 2);
 }
@@ -63,7 +72,8 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
     let app = router(&state);
     fake.state.revoked.store(true, Ordering::SeqCst);
     state.tokens().expire_access_token();
-    let (status, _, body) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, body) =
+        call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "account_disconnected");
     assert!(body["error"]["message"].as_str().unwrap().contains("/auth/login"));
@@ -99,14 +109,23 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
     // Without the cookie (CSRF: another browser) the callback is refused and the state survives.
     let refused = app.clone().oneshot(Request::get(&callback).body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
-    let ok = app.clone().oneshot(Request::get(&callback).header("cookie", &cookie).body(Body::empty()).unwrap()).await.unwrap();
+    let ok = app
+        .clone()
+        .oneshot(Request::get(&callback).header("cookie", &cookie).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
     assert_eq!(state.tokens().status(), AccountStatus::Connected);
     assert_eq!(state.tokens().connection(), 2, "a new connection: drive caches are refetched");
     // The state is single-use.
-    let replay = app.clone().oneshot(Request::get(&callback).header("cookie", &cookie).body(Body::empty()).unwrap()).await.unwrap();
+    let replay = app
+        .clone()
+        .oneshot(Request::get(&callback).header("cookie", &cookie).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
-    let (status, _, _) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, _) =
+        call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -116,15 +135,25 @@ async fn forged_state_and_identity_errors_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
     let app = router(&state);
-    let (status, _, body) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, body) =
+        call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "never connected: {body}");
     let forged = app
         .clone()
-        .oneshot(Request::get("/getAToken?code=abc&state=forged").header("cookie", "odu_oauth_state=forged").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/getAToken?code=abc&state=forged")
+                .header("cookie", "odu_oauth_state=forged")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
-    let denied = app.clone().oneshot(Request::get("/getAToken?error=access_denied&error_description=no").body(Body::empty()).unwrap()).await.unwrap();
+    let denied = app
+        .clone()
+        .oneshot(Request::get("/getAToken?error=access_denied&error_description=no").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(denied.status(), StatusCode::BAD_REQUEST);
     assert_eq!(state.tokens().status(), AccountStatus::NotConnected);
     // A wrong client secret: the exchange fails cleanly (502), nothing stored.
@@ -142,7 +171,8 @@ async fn a_graph_401_refreshes_once_and_retries() {
     connect_account(&state).await.unwrap();
     let app = router(&state);
     fake.state.revoke_access_tokens();
-    let (status, _, body) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, body) =
+        call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 1);
 }
@@ -171,7 +201,11 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
 #[tokio::test]
 async fn tokens_and_secrets_never_reach_the_logs() {
     let logs = Captured::default();
-    let subscriber = tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(logs.clone()).with_ansi(false).finish();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let fake = fake::spawn().await;
     let dir = tempfile::tempdir().unwrap();
@@ -180,13 +214,19 @@ async fn tokens_and_secrets_never_reach_the_logs() {
     let first = stored(dir.path());
     let app = router(&state);
     state.tokens().expire_access_token();
-    let (status, _, _) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, _) =
+        call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::OK);
     let second = stored(dir.path());
-    let _ = app.clone().oneshot(Request::get("/getAToken?code=SECRETCODE&state=x").body(Body::empty()).unwrap()).await.unwrap();
+    let _ = app
+        .clone()
+        .oneshot(Request::get("/getAToken?code=SECRETCODE&state=x").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     fake.state.revoked.store(true, Ordering::SeqCst);
     state.tokens().expire_access_token();
-    let (status, _, _) = call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
+    let (status, _, _) =
+        call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("OneDrive account connected") && text.contains("invalid_grant"), "logs were captured");

@@ -60,7 +60,10 @@ pub(super) fn parse_status(body: &str, total: u64) -> Result<Status, String> {
     let expiry = doc.opt_str("expirationDateTime").map_err(|()| UNREADABLE)?;
     let ranges = match doc.get("nextExpectedRanges") {
         None => Vec::new(),
-        Some(Json::Arr(items)) => items.iter().map(|r| if let Json::Str(s) = r { Ok(s.as_str()) } else { Err(UNREADABLE) }).collect::<Result<_, _>>()?,
+        Some(Json::Arr(items)) => items
+            .iter()
+            .map(|r| if let Json::Str(s) = r { Ok(s.as_str()) } else { Err(UNREADABLE) })
+            .collect::<Result<_, _>>()?,
         Some(_) => return Err(UNREADABLE.into()),
     };
     let expires_at_ms = expiry.and_then(|s| parse_millis(s).ok());
@@ -131,7 +134,11 @@ pub(super) fn describe(answer: &HttpAnswer) -> String {
         Some((codes, message)) => format!("HTTP {}: {}: {message}", answer.status, codes.join("/")),
         None => {
             let body: String = answer.body.chars().take(200).collect();
-            if body.is_empty() { format!("HTTP {}", answer.status) } else { format!("HTTP {}: {body}", answer.status) }
+            if body.is_empty() {
+                format!("HTTP {}", answer.status)
+            } else {
+                format!("HTTP {}: {body}", answer.status)
+            }
         }
     }
 }
@@ -142,23 +149,50 @@ mod tests {
 
     #[test]
     fn status_bodies() {
-        let s = parse_status(r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#, 1000).unwrap();
+        let s = parse_status(
+            r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#,
+            1000,
+        )
+        .unwrap();
         assert_eq!((s.next, s.expires_at_ms), (ExpectedRange { start: 26, end: Some(127) }, Some(1_422_523_315_000)));
-        let s = parse_status(r#"{"uploadUrl":null,"expirationDateTime":"bogus","nextExpectedRanges":["5-"]}"#, 10).unwrap();
+        let s =
+            parse_status(r#"{"uploadUrl":null,"expirationDateTime":"bogus","nextExpectedRanges":["5-"]}"#, 10).unwrap();
         assert_eq!((s.next, s.expires_at_ms), (ExpectedRange { start: 5, end: None }, None));
-        for bad in ["not json", "[]", "{}", r#"{"nextExpectedRanges":[]}"#, r#"{"nextExpectedRanges":[1]}"#, r#"{"nextExpectedRanges":"0-"}"#,
-            r#"{"nextExpectedRanges":["0-"],"expirationDateTime":5}"#, r#"{"nextExpectedRanges":["x"]}"#, r#"{"nextExpectedRanges":["10-"]}"#] {
+        for bad in [
+            "not json",
+            "[]",
+            "{}",
+            r#"{"nextExpectedRanges":[]}"#,
+            r#"{"nextExpectedRanges":[1]}"#,
+            r#"{"nextExpectedRanges":"0-"}"#,
+            r#"{"nextExpectedRanges":["0-"],"expirationDateTime":5}"#,
+            r#"{"nextExpectedRanges":["x"]}"#,
+            r#"{"nextExpectedRanges":["10-"]}"#,
+        ] {
             assert!(parse_status(bad, 10).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn committed_items() {
-        let item = committed_item(r#"{"id":"a","name":"f","size":3,"file":{"mimeType":"x","hashes":{"quickXorHash":"h","sha1Hash":"s"}},"extra":[1]}"#);
+        let item = committed_item(
+            r#"{"id":"a","name":"f","size":3,"file":{"mimeType":"x","hashes":{"quickXorHash":"h","sha1Hash":"s"}},"extra":[1]}"#,
+        );
         assert_eq!(item, Some(CommittedItem { id: "a".into(), size: 3, quick_xor_hash: Some("h".into()) }));
-        assert_eq!(committed_item(r#"{"id":"a"}"#), Some(CommittedItem { id: "a".into(), size: 0, quick_xor_hash: None }));
-        for bad in ["{}", r#"{"id":null}"#, r#"{"id":1}"#, r#"{"id":"a","size":-1}"#, r#"{"id":"a","size":1.5}"#, r#"{"id":"a","file":1}"#,
-            r#"{"id":"a","file":{"hashes":{"quickXorHash":1}}}"#, r#"{"id":"a""#] {
+        assert_eq!(
+            committed_item(r#"{"id":"a"}"#),
+            Some(CommittedItem { id: "a".into(), size: 0, quick_xor_hash: None })
+        );
+        for bad in [
+            "{}",
+            r#"{"id":null}"#,
+            r#"{"id":1}"#,
+            r#"{"id":"a","size":-1}"#,
+            r#"{"id":"a","size":1.5}"#,
+            r#"{"id":"a","file":1}"#,
+            r#"{"id":"a","file":{"hashes":{"quickXorHash":1}}}"#,
+            r#"{"id":"a""#,
+        ] {
             assert_eq!(committed_item(bad), None, "{bad}");
         }
     }
@@ -167,7 +201,10 @@ mod tests {
     fn descriptions() {
         let a = |status, body: &str| describe(&HttpAnswer { status, body: body.into(), retry_after_ms: None });
         assert_eq!(
-            a(416, r#"{"error":{"code":"invalidRange","message":"m","innererror":{"code":"fragmentOverlap","innerError":{"code":"deep"}}}}"#),
+            a(
+                416,
+                r#"{"error":{"code":"invalidRange","message":"m","innererror":{"code":"fragmentOverlap","innerError":{"code":"deep"}}}}"#
+            ),
             "HTTP 416: invalidRange/fragmentOverlap/deep: m"
         );
         assert_eq!(a(500, ""), "HTTP 500");

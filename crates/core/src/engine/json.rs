@@ -236,7 +236,13 @@ mod tests {
             .unwrap();
         assert_eq!(
             v.get("a"),
-            Some(&Json::Arr(vec![Json::Num("1".into()), Json::Num("-2.5e3".into()), Json::Bool(true), Json::Bool(false), Json::Null]))
+            Some(&Json::Arr(vec![
+                Json::Num("1".into()),
+                Json::Num("-2.5e3".into()),
+                Json::Bool(true),
+                Json::Bool(false),
+                Json::Null
+            ]))
         );
         assert_eq!(v.get("b").and_then(|b| b.get("c")), Some(&s("x\"\\/\u{8}\u{c}\n\r\té😀")));
         assert_eq!(v.get("n").and_then(Json::as_u64), Some(u64::MAX));
@@ -267,9 +273,34 @@ mod tests {
     #[test]
     fn refuses_what_is_not_strict_json() {
         let bad = [
-            "", " ", "not json", "{", "}", "[1,]", "[1 2]", r#"{"a":1,}"#, r#"{"a" 1}"#, r#"{a:1}"#, "{} x", "01", "1.", ".5", "-",
-            "1e", "+1", "nul", "tru", r#""abc"#, "\"a\u{1}\"", r#""\x""#, r#""\u12""#, r#""\ud800""#, r#""\ud800\u0041""#, r#""\udc00""#,
-            "NaN", "'a'",
+            "",
+            " ",
+            "not json",
+            "{",
+            "}",
+            "[1,]",
+            "[1 2]",
+            r#"{"a":1,}"#,
+            r#"{"a" 1}"#,
+            r#"{a:1}"#,
+            "{} x",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "+1",
+            "nul",
+            "tru",
+            r#""abc"#,
+            "\"a\u{1}\"",
+            r#""\x""#,
+            r#""\u12""#,
+            r#""\ud800""#,
+            r#""\ud800\u0041""#,
+            r#""\udc00""#,
+            "NaN",
+            "'a'",
         ];
         for b in bad {
             assert_eq!(Json::parse(b), None, "{b:?}");

@@ -150,17 +150,27 @@ impl Engine {
             (_, Event::Abort) => self.abort(),
             (_, Event::Resume) => self.resume(now_ms),
             (Phase::AwaitSession, Event::SessionReady(info)) => self.session_ready(info, now_ms),
-            (Phase::AwaitSession, Event::SessionFailed { status, message }) => self.fail(FailureCode::SessionFailed, status, message),
-            (Phase::AwaitSession, Event::NetworkError { message }) => self.fail(FailureCode::SessionFailed, None, message),
-            (Phase::AwaitSession, Event::Stalled) => self.fail(FailureCode::SessionFailed, None, "session request stalled".into()),
+            (Phase::AwaitSession, Event::SessionFailed { status, message }) => {
+                self.fail(FailureCode::SessionFailed, status, message)
+            }
+            (Phase::AwaitSession, Event::NetworkError { message }) => {
+                self.fail(FailureCode::SessionFailed, None, message)
+            }
+            (Phase::AwaitSession, Event::Stalled) => {
+                self.fail(FailureCode::SessionFailed, None, "session request stalled".into())
+            }
             (Phase::AwaitPut { start, end }, Event::PutAnswered(a)) => self.put_answered(start, end, a, now_ms),
             (Phase::AwaitStatus { fetch_item: false }, Event::StatusAnswered(a)) => self.status_answered(a, now_ms),
             (Phase::AwaitStatus { fetch_item: true }, Event::StatusAnswered(a)) => self.item_answered(a),
             (Phase::AwaitStatus { fetch_item: true }, e @ (Event::NetworkError { .. } | Event::Stalled)) => {
                 self.protocol(&format!("commit answer had no id and the follow-up GET failed: {}", name(&e)))
             }
-            (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::NetworkError { message }) => self.backoff(None, message),
-            (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::Stalled) => self.backoff(None, "request stalled".into()),
+            (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::NetworkError { message }) => {
+                self.backoff(None, message)
+            }
+            (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::Stalled) => {
+                self.backoff(None, "request stalled".into())
+            }
             (Phase::Sleeping(next), Event::TimerFired) => self.send(next, now_ms),
             (phase, e) => self.protocol(&format!("unexpected {} while {}", name(&e), phase_name(&phase))),
         };
@@ -338,8 +348,14 @@ impl Engine {
     fn exhausted(&mut self) -> Action {
         let n = self.attempts;
         match self.last_problem.take() {
-            Some(Failure { code: FailureCode::Protocol, status, message }) => self.fail(FailureCode::Protocol, status, message),
-            Some(f) => self.fail(FailureCode::RetriesExhausted, f.status, format!("gave up after {n} attempts; last: {}", f.message)),
+            Some(Failure { code: FailureCode::Protocol, status, message }) => {
+                self.fail(FailureCode::Protocol, status, message)
+            }
+            Some(f) => self.fail(
+                FailureCode::RetriesExhausted,
+                f.status,
+                format!("gave up after {n} attempts; last: {}", f.message),
+            ),
             None => self.fail(FailureCode::RetriesExhausted, None, format!("gave up after {n} attempts")),
         }
     }

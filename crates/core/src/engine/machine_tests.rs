@@ -10,7 +10,13 @@ const C: u64 = 327_680;
 const NOW: i64 = 1_700_000_000_000;
 
 fn policy() -> RetryPolicy {
-    RetryPolicy { client_error_retries: 5, base_delay_ms: 1000, max_delay_ms: 60_000, max_attempts: 50, max_session_restarts: 3 }
+    RetryPolicy {
+        client_error_retries: 5,
+        base_delay_ms: 1000,
+        max_delay_ms: 60_000,
+        max_attempts: 50,
+        max_session_restarts: 3,
+    }
 }
 
 fn engine(retry: RetryPolicy) -> Engine {
@@ -128,7 +134,11 @@ fn retry_table_rows() {
         ("abort mid-put deletes the session", vec![Event::Abort], Action::DeleteSession),
         ("then fails aborted", vec![Event::Abort, Event::DeleteAnswered], Action::Fail(fail(FailureCode::Aborted))),
         ("abort mid-sleep deletes", vec![p(500, ""), Event::Abort], Action::DeleteSession),
-        ("nothing retries after abort", vec![Event::Abort, Event::DeleteAnswered, TimerFired], Action::Fail(fail(FailureCode::Aborted))),
+        (
+            "nothing retries after abort",
+            vec![Event::Abort, Event::DeleteAnswered, TimerFired],
+            Action::Fail(fail(FailureCode::Aborted)),
+        ),
         ("resume asks the status", vec![Event::Resume], Action::GetStatus),
         ("TimerFired during a PUT is a protocol failure", vec![TimerFired], Action::Fail(fail(FailureCode::Protocol))),
         ("a GET answer during a PUT too", vec![s200("0-")], Action::Fail(fail(FailureCode::Protocol))),
@@ -180,7 +190,10 @@ fn client_errors_retry_exactly_n_times() {
 fn max_attempts_bounds_failing_requests() {
     let retry = RetryPolicy { max_attempts: 3, ..policy() };
     let (e, last) = run(retry, vec![p(500, ""), Event::TimerFired, s(500, ""), Event::TimerFired, s(500, "")]);
-    assert_eq!(last, Action::Fail(Failure { code: FailureCode::RetriesExhausted, status: Some(500), message: String::new() }));
+    assert_eq!(
+        last,
+        Action::Fail(Failure { code: FailureCode::RetriesExhausted, status: Some(500), message: String::new() })
+    );
     assert_eq!(e.attempts(), 3);
     // Malformed answers until the budget ends: protocol.
     let (_, last) = run(retry, vec![p(202, "x"), Event::TimerFired, s(200, "{}"), Event::TimerFired, s(200, "[]")]);
@@ -189,7 +202,8 @@ fn max_attempts_bounds_failing_requests() {
 
 #[test]
 fn progress_is_not_an_attempt() {
-    let (e, last) = run(RetryPolicy { max_attempts: 1, ..policy() }, vec![p202("327680-"), p202("655360-"), p202("983040-")]);
+    let (e, last) =
+        run(RetryPolicy { max_attempts: 1, ..policy() }, vec![p202("327680-"), p202("655360-"), p202("983040-")]);
     assert_eq!(last, put(3 * C, TOTAL));
     assert_eq!(e.attempts(), 1);
     assert_eq!(e.in_flight(), Some((3 * C, TOTAL)));
@@ -235,7 +249,10 @@ fn expiry_before_a_request_asks_a_new_session() {
     assert_eq!((f.code, f.status), (FailureCode::Expired, Some(404)));
     // ... and `retries-exhausted` when it was not known to be expired.
     let (_, last) = run(RetryPolicy { max_session_restarts: 1, ..policy() }, vec![p(404, ""), ready(None), p(404, "")]);
-    assert_eq!(last, Action::Fail(Failure { code: FailureCode::RetriesExhausted, status: Some(404), message: String::new() }));
+    assert_eq!(
+        last,
+        Action::Fail(Failure { code: FailureCode::RetriesExhausted, status: Some(404), message: String::new() })
+    );
 }
 
 #[test]
@@ -280,5 +297,7 @@ fn abort_without_session_and_stray_events() {
     let mut e = engine(policy());
     e.start(false, NOW);
     assert!(matches!(e.start(false, NOW), Action::Fail(Failure { code: FailureCode::Protocol, .. })));
-    assert!(Engine::new(EngineConfig { total: 0, chunk: ChunkSize::default(), retry: policy() }, Box::new(|| 0.0)).is_err());
+    assert!(
+        Engine::new(EngineConfig { total: 0, chunk: ChunkSize::default(), retry: policy() }, Box::new(|| 0.0)).is_err()
+    );
 }

@@ -21,9 +21,9 @@ mod answer;
 mod backoff;
 mod json;
 mod machine;
-mod report;
 #[cfg(test)]
 mod machine_tests;
+mod report;
 #[cfg(test)]
 mod sim;
 #[cfg(test)]
@@ -52,7 +52,13 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { client_error_retries: 5, base_delay_ms: 1000, max_delay_ms: 60_000, max_attempts: 50, max_session_restarts: 3 }
+        RetryPolicy {
+            client_error_retries: 5,
+            base_delay_ms: 1000,
+            max_delay_ms: 60_000,
+            max_attempts: 50,
+            max_session_restarts: 3,
+        }
     }
 }
 
@@ -233,6 +239,10 @@ pub fn verify_hash(item: &CommittedItem, local: &str) -> Result<(), Failure> {
             status: None,
             message: format!("QuickXorHash mismatch: local {local}, server {remote}"),
         }),
-        None => Err(Failure { code: FailureCode::Integrity, status: None, message: "the server reported no quickXorHash".into() }),
+        None => Err(Failure {
+            code: FailureCode::Integrity,
+            status: None,
+            message: "the server reported no quickXorHash".into(),
+        }),
     }
 }

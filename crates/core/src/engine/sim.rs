@@ -2,9 +2,9 @@
 //! driver loop that runs [`Engine`] against it with a scripted queue of faults, checking the
 //! engine's invariants after every step (acknowledged never decreases, attempts bounded).
 
+use super::CommittedItem;
 use super::{Action, Engine, EngineConfig, Event, Failure, HttpAnswer, RetryPolicy, SessionInfo};
 use crate::chunk::ChunkSize;
-use super::CommittedItem;
 use crate::protocol::GraphError;
 use crate::quickxor::QuickXorHash;
 use crate::range::ContentRange;
@@ -55,11 +55,19 @@ impl Model {
             self.to_expired += 1;
             s.active = false;
         }
-        if s.active { Ok(s) } else { Err(gone()) }
+        if s.active {
+            Ok(s)
+        } else {
+            Err(gone())
+        }
     }
 
     fn status_body(s: &Session) -> String {
-        format!(r#"{{"expirationDateTime":"{}","nextExpectedRanges":["{}-"]}}"#, format_millis(s.expires_at), s.received.len())
+        format!(
+            r#"{{"expirationDateTime":"{}","nextExpectedRanges":["{}-"]}}"#,
+            format_millis(s.expires_at),
+            s.received.len()
+        )
     }
 
     /// createUploadSession.
@@ -84,7 +92,8 @@ impl Model {
         }
         let have = s.received.len() as u64;
         if first != have {
-            let (msg, inner) = if first < have { ("overlaps", "fragmentOverlap") } else { ("out of order", "fragmentOutOfOrder") };
+            let (msg, inner) =
+                if first < have { ("overlaps", "fragmentOverlap") } else { ("out of order", "fragmentOutOfOrder") };
             return error(416, "invalidRange", msg, Some(inner));
         }
         s.received.extend_from_slice(bytes);
@@ -93,7 +102,10 @@ impl Model {
             s.active = false;
             let hash = QuickXorHash::hash(&s.received);
             self.committed = Some(s.received.clone());
-            let body = format!(r#"{{"id":"item-{}","name":"f.bin","size":{total},"file":{{"hashes":{{"quickXorHash":"{hash}"}}}}}}"#, self.sessions.len());
+            let body = format!(
+                r#"{{"id":"item-{}","name":"f.bin","size":{total},"file":{{"hashes":{{"quickXorHash":"{hash}"}}}}}}"#,
+                self.sessions.len()
+            );
             return HttpAnswer { status: 201, body, retry_after_ms: None };
         }
         HttpAnswer { status: 202, body: Self::status_body(s), retry_after_ms: None }
@@ -195,7 +207,8 @@ pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -
     let mut model = Model { total, ..Model::default() };
     let mut faults: VecDeque<(On, Fault)> = faults.into();
     let mut take = |kind: On| {
-        let i = faults.iter().position(|(on, _)| *on == kind || (*on == On::Any && matches!(kind, On::Put | On::Get)))?;
+        let i =
+            faults.iter().position(|(on, _)| *on == kind || (*on == On::Any && matches!(kind, On::Put | On::Get)))?;
         faults.remove(i).map(|(_, f)| f)
     };
     let (mut now, mut sleeps, mut session_requests, mut acked) = (T0, Vec::new(), 0, 0);
@@ -211,7 +224,9 @@ pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -
             Action::RequestSession => {
                 session_requests += 1;
                 match take(On::Session) {
-                    Some(Fault::Status(status, _)) => Event::SessionFailed { status: Some(status), message: "refused".into() },
+                    Some(Fault::Status(status, _)) => {
+                        Event::SessionFailed { status: Some(status), message: "refused".into() }
+                    }
                     _ => Event::SessionReady(model.create(now)),
                 }
             }
@@ -256,7 +271,11 @@ fn exchange(
     wrap: fn(HttpAnswer) -> Event,
 ) -> Event {
     let unprocessed = |m: &mut Model| {
-        if is_put { m.puts += 1 } else { m.gets += 1 }
+        if is_put {
+            m.puts += 1
+        } else {
+            m.gets += 1
+        }
     };
     match fault {
         None => wrap(request(model, *now)),

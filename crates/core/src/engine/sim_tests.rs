@@ -59,7 +59,10 @@ fn server_errors_back_off_then_resume_from_status() {
         assert_eq!(o.sleeps, vec![250], "{status}: backoff 0 with jitter 0.25 of 1000 ms");
     }
     for fault in [Fault::Network, Fault::Stall] {
-        let o = ok(with(pass(1), &[(On::Put, fault.clone()), (On::Get, Fault::Network), (On::Get, Fault::Status(500, None))]));
+        let o = ok(with(
+            pass(1),
+            &[(On::Put, fault.clone()), (On::Get, Fault::Network), (On::Get, Fault::Status(500, None))],
+        ));
         assert_eq!(o.sleeps, vec![250, 1000, 3000], "{fault:?}: 1000, 2000, 4000 ms ceilings x jitter 0.25, 0.5, 0.75");
         assert_eq!(o.model.gets, 3);
     }

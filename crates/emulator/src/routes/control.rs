@@ -23,7 +23,8 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn add_fault(State(state): State<AppState>, body: axum::body::Body) -> Result<Response, EmulatorError> {
-    let spec: FaultSpec = read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A fault description is required."))?;
+    let spec: FaultSpec =
+        read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A fault description is required."))?;
     state.faults().add(&spec).map_err(EmulatorError::invalid_request)?;
     Ok((StatusCode::CREATED, Json(json!({ "id": crate::util::random_token(9) }))).into_response())
 }
@@ -33,7 +34,11 @@ async fn clear_faults(State(state): State<AppState>) -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
-async fn list_sessions(State(state): State<AppState>, Query(query): Query<HashMap<String, String>>, headers: HeaderMap) -> Json<Vec<Value>> {
+async fn list_sessions(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Json<Vec<Value>> {
     let base = base_url(&headers);
     let name = query.get("name");
     let list = state
@@ -61,7 +66,11 @@ async fn list_sessions(State(state): State<AppState>, Query(query): Query<HashMa
     Json(list)
 }
 
-async fn item_content(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, EmulatorError> {
+async fn item_content(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, EmulatorError> {
     let item = state.db().call(move |c| items::get(c, &id)?.ok_or_else(EmulatorError::item_not_found)).await?;
     super::download::serve_file(&state, &item, &headers, false).await
 }

@@ -31,7 +31,8 @@ pub fn parse_range(value: Option<&str>, size: u64) -> RangeRequest {
         return RangeRequest::Full;
     }
     let Some((a, b)) = spec.trim().split_once('-') else { return RangeRequest::Full };
-    let num = |s: &str| if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
+    let num =
+        |s: &str| if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) { s.parse::<u64>().ok() } else { None };
     match (a.is_empty(), num(a), num(b)) {
         (true, _, Some(0)) => RangeRequest::Unsatisfiable,
         (true, _, Some(_)) if size == 0 => RangeRequest::Unsatisfiable,
@@ -44,7 +45,12 @@ pub fn parse_range(value: Option<&str>, size: u64) -> RangeRequest {
 }
 
 /// Sends a file's bytes (whole or one range), streamed from disk.
-pub async fn serve_file(state: &AppState, item: &ItemRow, headers: &HeaderMap, attachment: bool) -> Result<Response, EmulatorError> {
+pub async fn serve_file(
+    state: &AppState,
+    item: &ItemRow,
+    headers: &HeaderMap,
+    attachment: bool,
+) -> Result<Response, EmulatorError> {
     if item.is_folder {
         return Err(EmulatorError::invalid_request("A folder has no content to download."));
     }
@@ -55,8 +61,14 @@ pub async fn serve_file(state: &AppState, item: &ItemRow, headers: &HeaderMap, a
         RangeRequest::Full => (StatusCode::OK, 0, size),
         RangeRequest::Partial(a, b) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
         RangeRequest::Unsatisfiable => {
-            let mut r = EmulatorError::graph(StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange", "The requested range is not satisfiable.").into_response();
-            r.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"));
+            let mut r = EmulatorError::graph(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "invalidRange",
+                "The requested range is not satisfiable.",
+            )
+            .into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{size}")).expect("ascii"));
             return Ok(r);
         }
     };
@@ -87,10 +99,14 @@ async fn item_by_id(state: &AppState, id: String) -> Result<ItemRow, EmulatorErr
 }
 
 /// `GET /download/{token}`.
-pub async fn by_token(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Result<Response, EmulatorError> {
-    let id = state
-        .verify_download(&token)
-        .ok_or_else(|| EmulatorError::graph(StatusCode::UNAUTHORIZED, "unauthenticated", "The download URL is invalid or has expired."))?;
+pub async fn by_token(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, EmulatorError> {
+    let id = state.verify_download(&token).ok_or_else(|| {
+        EmulatorError::graph(StatusCode::UNAUTHORIZED, "unauthenticated", "The download URL is invalid or has expired.")
+    })?;
     let item = item_by_id(&state, id).await?;
     serve_file(&state, &item, &headers, true).await
 }
@@ -102,7 +118,8 @@ pub async fn shared(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, EmulatorError> {
-    let link = state.db().call(move |c| tokens::link_by_token(c, &token)).await?.ok_or_else(EmulatorError::item_not_found)?;
+    let link =
+        state.db().call(move |c| tokens::link_by_token(c, &token)).await?.ok_or_else(EmulatorError::item_not_found)?;
     let item = item_by_id(&state, link.item_id).await?;
     serve_file(&state, &item, &headers, query.get("download").is_some_and(|v| v == "1")).await
 }

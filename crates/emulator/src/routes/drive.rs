@@ -10,7 +10,13 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 
 /// Handles `ANY /v1.0/{*rest}`.
-pub async fn dispatch(State(state): State<AppState>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Result<Response, EmulatorError> {
+pub async fn dispatch(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, EmulatorError> {
     let rest = uri.path().strip_prefix("/v1.0/").unwrap_or_default();
     let path = graph_path::parse(rest)?;
     let base = base_url(&headers);

@@ -28,7 +28,11 @@ pub struct GraphPath {
 }
 
 fn bad_segment(what: &str) -> EmulatorError {
-    EmulatorError::graph(axum::http::StatusCode::BAD_REQUEST, "BadRequest", format!("Resource not found for the segment '{what}'."))
+    EmulatorError::graph(
+        axum::http::StatusCode::BAD_REQUEST,
+        "BadRequest",
+        format!("Resource not found for the segment '{what}'."),
+    )
 }
 
 /// Parses what follows `/v1.0/` in a raw (still percent-encoded) request path.
@@ -95,10 +99,16 @@ mod tests {
         let ok: &[(&str, GraphPath)] = &[
             ("me/drive/root", p(Base::Root, &[], None)),
             ("me/drive/root/children", p(Base::Root, &[], Some("children"))),
-            ("me/drive/root:/a/b%20c.bin:/createUploadSession", p(Base::Root, &["a", "b c.bin"], Some("createuploadsession"))),
+            (
+                "me/drive/root:/a/b%20c.bin:/createUploadSession",
+                p(Base::Root, &["a", "b c.bin"], Some("createuploadsession")),
+            ),
             ("me/drive/root:/a/b.bin", p(Base::Root, &["a", "b.bin"], None)),
             ("me/drive/root:/a/b.bin:", p(Base::Root, &["a", "b.bin"], None)),
-            ("me/drive/special/approot:/temp/u/x.bin:/content", p(Base::AppRoot, &["temp", "u", "x.bin"], Some("content"))),
+            (
+                "me/drive/special/approot:/temp/u/x.bin:/content",
+                p(Base::AppRoot, &["temp", "u", "x.bin"], Some("content")),
+            ),
             ("me/drive/special/approot", p(Base::AppRoot, &[], None)),
             ("me/drive/items/01AB", p(id(), &[], None)),
             ("me/drive/items/01AB/createLink", p(id(), &[], Some("createlink"))),
@@ -109,9 +119,18 @@ mod tests {
             assert_eq!(&parse(raw).unwrap(), want, "{raw}");
         }
         for raw in [
-            "me/drives", "me/drive/rootx", "me/drive/special/documents", "me/drive/items/", "me/drive/items/a%2Fb",
-            "me/drive/root:/a/..:/content", "me/drive/root:/a/%2E%2E/b", "me/drive/root:/a//b:", "me/drive/root:/a:/b/c",
-            "me/drive/root/children/x", "users/x/drive/root", "me/drive/root:a:",
+            "me/drives",
+            "me/drive/rootx",
+            "me/drive/special/documents",
+            "me/drive/items/",
+            "me/drive/items/a%2Fb",
+            "me/drive/root:/a/..:/content",
+            "me/drive/root:/a/%2E%2E/b",
+            "me/drive/root:/a//b:",
+            "me/drive/root:/a:/b/c",
+            "me/drive/root/children/x",
+            "users/x/drive/root",
+            "me/drive/root:a:",
         ] {
             assert!(parse(raw).is_err(), "{raw} accepted");
         }

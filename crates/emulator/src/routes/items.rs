@@ -7,8 +7,8 @@ use crate::error::EmulatorError;
 use crate::names;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
-use crate::store::Atomic;
 use crate::store::tokens::{self, LinkRow};
+use crate::store::Atomic;
 use crate::util::{now_ms, random_token};
 use axum::body::Body;
 use axum::http::{header, StatusCode};
@@ -81,9 +81,19 @@ fn conflict_of(body: &Value, default: &str) -> Result<String, EmulatorError> {
 }
 
 /// `POST .../children` `{"name","folder":{}}`: creates a folder (201; 409 on a clash with `fail`).
-pub async fn create_folder(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
-    let body: Value = read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
-    let name = body.get("name").and_then(Value::as_str).ok_or_else(|| EmulatorError::invalid_request("The name is missing."))?.to_owned();
+pub async fn create_folder(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    body: Body,
+) -> Result<Response, EmulatorError> {
+    let body: Value =
+        read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| EmulatorError::invalid_request("The name is missing."))?
+        .to_owned();
     names::validate(&name)?;
     if !body.get("folder").is_some_and(Value::is_object) {
         return Err(EmulatorError::invalid_request("Only folders can be created here: give \"folder\": {}."));
@@ -119,7 +129,8 @@ pub async fn create_folder(state: &AppState, base: &str, path: &GraphPath, body:
 
 /// `PATCH` an item: `{"name"}` and/or `{"parentReference":{"id"|"path"}}` (200; 409 on a clash).
 pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
-    let body: Value = read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
+    let body: Value =
+        read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
     if !body.is_object() {
         return Err(EmulatorError::invalid_request("The request body must be a JSON object."));
     }
@@ -135,7 +146,11 @@ pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Bo
     let base = base.to_owned();
     let v = with_item(state, path, move |c, st, item| {
         let Some(old_parent) = item.parent_id.clone() else {
-            return Err(EmulatorError::graph(StatusCode::FORBIDDEN, "accessDenied", "The root cannot be moved or renamed."));
+            return Err(EmulatorError::graph(
+                StatusCode::FORBIDDEN,
+                "accessDenied",
+                "The root cannot be moved or renamed.",
+            ));
         };
         let parent = match &parent_ref {
             None | Some(Value::Null) => old_parent,
@@ -162,7 +177,9 @@ fn target_parent(c: &Connection, st: &AppState, r: &Value) -> Result<String, Emu
     let folder = if let Some(id) = r.get("id").and_then(Value::as_str) {
         items::get(c, id)?.ok_or_else(EmulatorError::item_not_found)?
     } else if let Some(p) = r.get("path").and_then(Value::as_str) {
-        let rel = p.strip_prefix("/drive/root:").ok_or_else(|| EmulatorError::invalid_request("parentReference.path must start with /drive/root:"))?;
+        let rel = p
+            .strip_prefix("/drive/root:")
+            .ok_or_else(|| EmulatorError::invalid_request("parentReference.path must start with /drive/root:"))?;
         let segments = names::split_path(rel)?;
         items::resolve(c, st.root_id(), &segments)?.ok_or_else(EmulatorError::item_not_found)?
     } else {
@@ -203,8 +220,14 @@ pub async fn content_redirect(state: &AppState, base: &str, path: &GraphPath) ->
 }
 
 /// `POST .../createLink` `{"type","scope"}`: 201 with a new permission, 200 with the existing one.
-pub async fn create_link(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
-    let body: Value = read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
+pub async fn create_link(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    body: Body,
+) -> Result<Response, EmulatorError> {
+    let body: Value =
+        read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
     let link_type = match body.get("type").and_then(Value::as_str) {
         Some(t @ ("view" | "edit" | "embed")) => t.to_owned(),
         _ => return Err(EmulatorError::invalid_request("The link type must be view, edit or embed.")),
@@ -212,7 +235,9 @@ pub async fn create_link(state: &AppState, base: &str, path: &GraphPath, body: B
     let scope = match body.get("scope") {
         None | Some(Value::Null) => "anonymous".to_owned(),
         Some(Value::String(s)) if ["anonymous", "organization", "users"].contains(&s.as_str()) => s.clone(),
-        Some(_) => return Err(EmulatorError::invalid_request("The link scope must be anonymous, organization or users.")),
+        Some(_) => {
+            return Err(EmulatorError::invalid_request("The link scope must be anonymous, organization or users."))
+        }
     };
     let (link, created) = with_item(state, path, move |c, _, item| {
         if let Some(existing) = tokens::find_link(c, &item.id, &link_type, &scope)? {

@@ -46,7 +46,8 @@ pub fn router(state: AppState) -> Router {
     if state.config().fault_injection {
         // Its own 405 fallback before the CORS layer, so that a preflight (OPTIONS) is answered
         // by the layer instead of the outer router's 405.
-        router = router.merge(control::router().method_not_allowed_fallback(method_not_allowed).layer(cors_any_origin()));
+        router =
+            router.merge(control::router().method_not_allowed_fallback(method_not_allowed).layer(cors_any_origin()));
     }
     router.fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
 }
@@ -71,7 +72,10 @@ pub fn cors_any_origin() -> CorsLayer {
 
 /// `http://{Host}`: the base of the URLs the emulator hands out, as the client reached it.
 pub fn base_url(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']));
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']));
     format!("http://{}", host.unwrap_or("127.0.0.1"))
 }
 
@@ -79,14 +83,18 @@ pub fn base_url(headers: &HeaderMap) -> String {
 /// An empty body is `None`.
 pub async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<Option<T>, EmulatorError> {
     let bytes: Bytes = axum::body::to_bytes(body, MAX_JSON_BODY).await.map_err(|_| {
-        EmulatorError::graph(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "requestTooLarge", "The request body is too large.")
+        EmulatorError::graph(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "requestTooLarge",
+            "The request body is too large.",
+        )
     })?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| EmulatorError::invalid_request(format!("Unable to read JSON request payload: {e}")).with_inner("invalidJson"))
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        EmulatorError::invalid_request(format!("Unable to read JSON request payload: {e}")).with_inner("invalidJson")
+    })
 }
 
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -111,7 +119,10 @@ async fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), Emulat
         Some(e) => Some(e),
         None => {
             let d2 = d.clone();
-            let row = state.db().call(move |c| crate::store::tokens::get_token(c, &d2, crate::store::tokens::TokenKind::Access)).await?;
+            let row = state
+                .db()
+                .call(move |c| crate::store::tokens::get_token(c, &d2, crate::store::tokens::TokenKind::Access))
+                .await?;
             if let Some(row) = &row {
                 state.cache_access_token(&d, row.expires_ms);
             }
@@ -120,7 +131,9 @@ async fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), Emulat
     };
     match expires {
         None => Err(EmulatorError::unauthenticated("Access token validation failure. Invalid audience.")),
-        Some(e) if e <= now_ms() => Err(EmulatorError::unauthenticated("Lifetime validation failed, the token is expired.")),
+        Some(e) if e <= now_ms() => {
+            Err(EmulatorError::unauthenticated("Lifetime validation failed, the token is expired."))
+        }
         Some(_) => Ok(()),
     }
 }
@@ -142,5 +155,9 @@ async fn unknown_route(method: Method, uri: axum::http::Uri) -> EmulatorError {
 }
 
 async fn method_not_allowed(method: Method) -> EmulatorError {
-    EmulatorError::graph(axum::http::StatusCode::METHOD_NOT_ALLOWED, "invalidRequest", format!("The method {method} is not allowed here."))
+    EmulatorError::graph(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "invalidRequest",
+        format!("The method {method} is not allowed here."),
+    )
 }

@@ -6,8 +6,8 @@ use super::{read_json, render};
 use crate::error::EmulatorError;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
-use crate::store::Atomic;
 use crate::store::sessions::{self, SessionInfo, SessionProgress, SessionState};
+use crate::store::Atomic;
 use crate::upload::commit::{conflict_from_str, conflict_str, place_file};
 use crate::upload::ingest::{ingest, IngestOutcome};
 use crate::upload::live::LiveSession;
@@ -30,7 +30,11 @@ pub const MAX_SIMPLE_UPLOAD: u64 = 250 << 20;
 /// The folder a file path targets, that folder's drive path, and the file name. The
 /// folders on the way are created; a path that names an existing file by id means "new
 /// content for that file". The path is gathered on the way down (no walk back up).
-fn target(conn: &Connection, state: &AppState, path: &GraphPath) -> Result<(ItemRow, String, String, Option<ConflictBehavior>), EmulatorError> {
+fn target(
+    conn: &Connection,
+    state: &AppState,
+    path: &GraphPath,
+) -> Result<(ItemRow, String, String, Option<ConflictBehavior>), EmulatorError> {
     let mut base_path = String::new();
     let base = match &path.base {
         Base::Root => items::get(conn, state.root_id())?.ok_or_else(EmulatorError::item_not_found)?,
@@ -62,7 +66,12 @@ fn target(conn: &Connection, state: &AppState, path: &GraphPath) -> Result<(Item
     }
 }
 
-fn check_conflict(conn: &Connection, parent: &str, name: &str, conflict: ConflictBehavior) -> Result<(), EmulatorError> {
+fn check_conflict(
+    conn: &Connection,
+    parent: &str,
+    name: &str,
+    conflict: ConflictBehavior,
+) -> Result<(), EmulatorError> {
     match (items::child(conn, parent, name)?, conflict) {
         (Some(_), ConflictBehavior::Fail) => Err(EmulatorError::name_exists()),
         (Some(existing), ConflictBehavior::Replace) if existing.is_folder => Err(EmulatorError::name_exists()),
@@ -71,15 +80,25 @@ fn check_conflict(conn: &Connection, parent: &str, name: &str, conflict: Conflic
 }
 
 /// `POST .../createUploadSession`: 200 `{"uploadUrl","expirationDateTime","nextExpectedRanges":["0-"]}`.
-pub async fn create_session(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
+pub async fn create_session(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    body: Body,
+) -> Result<Response, EmulatorError> {
     let request: CreateUploadSessionRequest = read_json(body).await?.unwrap_or_default();
     let item = request.item.unwrap_or_default();
     if let Some(size) = item.file_size {
         if size > QUOTA_BYTES {
-            return Err(EmulatorError::graph(StatusCode::INSUFFICIENT_STORAGE, "quotaLimitReached", "Insufficient Space Available"));
+            return Err(EmulatorError::graph(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "quotaLimitReached",
+                "Insufficient Space Available",
+            ));
         }
     }
-    let default = if state.config().default_conflict_behavior_fail { ConflictBehavior::Fail } else { ConflictBehavior::Replace };
+    let default =
+        if state.config().default_conflict_behavior_fail { ConflictBehavior::Fail } else { ConflictBehavior::Replace };
     let now = now_ms();
     let expires_ms = now + state.config().session_ttl.as_millis() as i64;
     let (st, path) = (state.clone(), path.clone());
@@ -148,11 +167,20 @@ pub async fn simple_upload(
 ) -> Result<Response, EmulatorError> {
     let requested = query_conflict(query)?;
     let length = match headers.get(header::CONTENT_LENGTH) {
-        Some(v) => Some(v.to_str().ok().and_then(|s| s.parse::<u64>().ok()).ok_or_else(|| EmulatorError::invalid_request("Bad Content-Length."))?),
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| EmulatorError::invalid_request("Bad Content-Length."))?,
+        ),
         None => None,
     };
     if length.is_some_and(|l| l > MAX_SIMPLE_UPLOAD) {
-        return Err(EmulatorError::graph(StatusCode::PAYLOAD_TOO_LARGE, "requestTooLarge", "Use an upload session for files over 250 MB."));
+        return Err(EmulatorError::graph(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "requestTooLarge",
+            "Use an upload session for files over 250 MB.",
+        ));
     }
     let (st, p) = (state.clone(), path.clone());
     let (parent, name, conflict) = state
@@ -168,7 +196,8 @@ pub async fn simple_upload(
         .await?;
     let tmp = format!("simple-{}", random_token(16));
     state.blobs().create_part(&tmp)?;
-    let got = ingest(body, state.blobs().part_path(&tmp), 0, length, QuickXorHash::new(), Some(MAX_SIMPLE_UPLOAD + 1)).await;
+    let got =
+        ingest(body, state.blobs().part_path(&tmp), 0, length, QuickXorHash::new(), Some(MAX_SIMPLE_UPLOAD + 1)).await;
     let hash = match got.outcome {
         IngestOutcome::Complete(hash) => hash,
         IngestOutcome::Failed(e) => {
@@ -183,7 +212,9 @@ pub async fn simple_upload(
     let size = hash.len();
     let blob = random_token(16);
     let (blobs, t, b) = (state.blobs().clone(), tmp.clone(), blob.clone());
-    let moved = tokio::task::spawn_blocking(move || blobs.commit_part(&t, size, &b)).await.map_err(|e| EmulatorError::Io(std::io::Error::other(e)))?;
+    let moved = tokio::task::spawn_blocking(move || blobs.commit_part(&t, size, &b))
+        .await
+        .map_err(|e| EmulatorError::Io(std::io::Error::other(e)))?;
     if let Err(e) = moved {
         state.blobs().remove_part(&tmp);
         return Err(e.into());

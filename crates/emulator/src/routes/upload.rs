@@ -71,13 +71,19 @@ async fn handle_inner(
     if *method == Method::PUT {
         session.lock().progress.put_requests += 1;
     }
-    let fault = if state.config().fault_injection { state.faults().take(&session.info.requested_name, method.as_str(), false) } else { None };
+    let fault = if state.config().fault_injection {
+        state.faults().take(&session.info.requested_name, method.as_str(), false)
+    } else {
+        None
+    };
     match fault {
         Some(FaultAction::Status { status, retry_after, body: fault_body }) => {
             state.persist(&session).await?;
             return Err(status_fault(status, retry_after, fault_body));
         }
-        Some(FaultAction::DropAfterBytes(n)) => return drop_connection(state, &session, body.take().unwrap_or_default(), n, kill).await,
+        Some(FaultAction::DropAfterBytes(n)) => {
+            return drop_connection(state, &session, body.take().unwrap_or_default(), n, kill).await
+        }
         Some(FaultAction::DelayMs(ms)) => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
         Some(FaultAction::ExpireSession) => {
             state.end_session(&session, SessionState::Expired).await?;
@@ -85,7 +91,11 @@ async fn handle_inner(
         Some(FaultAction::CorruptHash) | None => {}
     }
     if headers.contains_key(header::AUTHORIZATION) {
-        return Err(EmulatorError::graph(StatusCode::UNAUTHORIZED, "unauthenticated", "An upload URL is pre-authenticated: do not send an Authorization header."));
+        return Err(EmulatorError::graph(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "An upload URL is pre-authenticated: do not send an Authorization header.",
+        ));
     }
     state.expire_if_due(&session).await?;
     match *method {
@@ -102,7 +112,11 @@ async fn handle_inner(
             false => Err(EmulatorError::session_not_found()),
         },
         Method::POST => commit_deferred(state, &session, headers).await,
-        _ => Err(EmulatorError::graph(StatusCode::METHOD_NOT_ALLOWED, "invalidRequest", "Use PUT, GET or DELETE on an upload URL.")),
+        _ => Err(EmulatorError::graph(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalidRequest",
+            "Use PUT, GET or DELETE on an upload URL.",
+        )),
     }
 }
 
@@ -136,7 +150,13 @@ fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_jso
     }
 }
 
-async fn drop_connection(state: &AppState, session: &LiveSession, body: Body, n: u64, kill: Option<ConnectionKill>) -> Result<Response, EmulatorError> {
+async fn drop_connection(
+    state: &AppState,
+    session: &LiveSession,
+    body: Body,
+    n: u64,
+    kill: Option<ConnectionKill>,
+) -> Result<Response, EmulatorError> {
     let mut stream = body.into_data_stream();
     let mut read = 0u64;
     while read < n {
@@ -154,7 +174,9 @@ async fn drop_connection(state: &AppState, session: &LiveSession, body: Body, n:
         }
         None => {
             // Served without our accept loop: break the response body instead.
-            let broken = futures_util::stream::once(async { Err::<axum::body::Bytes, _>(std::io::Error::other("connection dropped")) });
+            let broken = futures_util::stream::once(async {
+                Err::<axum::body::Bytes, _>(std::io::Error::other("connection dropped"))
+            });
             Ok((StatusCode::OK, [(header::CONTENT_LENGTH, "1")], Body::from_stream(broken)).into_response())
         }
     }
@@ -164,23 +186,36 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &HeaderMap, body: &mut Option<Body>) -> Result<Response, EmulatorError> {
+async fn put_fragment(
+    state: &AppState,
+    session: &Arc<LiveSession>,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Response, EmulatorError> {
     if !session.is_active() {
         state.persist(session).await?;
         return Err(EmulatorError::session_not_found());
     }
     let length = header_str(headers, header::CONTENT_LENGTH)
-        .ok_or_else(|| EmulatorError::graph(StatusCode::LENGTH_REQUIRED, "lengthRequired", "A Content-Length header is required."))?
+        .ok_or_else(|| {
+            EmulatorError::graph(StatusCode::LENGTH_REQUIRED, "lengthRequired", "A Content-Length header is required.")
+        })?
         .parse::<u64>()
         .map_err(|_| EmulatorError::invalid_request("The Content-Length header is malformed."))?;
     if length > MAX_FRAGMENT {
-        return Err(EmulatorError::graph(StatusCode::PAYLOAD_TOO_LARGE, "requestTooLarge", "A fragment must be smaller than 60 MiB."));
+        return Err(EmulatorError::graph(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "requestTooLarge",
+            "A fragment must be smaller than 60 MiB.",
+        ));
     }
     let malformed = || EmulatorError::invalid_request("The Content-Range header is missing or malformed.");
-    let range = header_str(headers, header::CONTENT_RANGE).and_then(|v| ContentRange::parse(v).ok()).ok_or_else(malformed)?;
+    let range =
+        header_str(headers, header::CONTENT_RANGE).and_then(|v| ContentRange::parse(v).ok()).ok_or_else(malformed)?;
     let ContentRange::Bytes { first, last, total } = range else { return Err(malformed()) };
     if range.len() != length {
-        return Err(EmulatorError::invalid_request("The Content-Range header does not match the Content-Length.").with_inner("invalidContentRangeHeader"));
+        return Err(EmulatorError::invalid_request("The Content-Range header does not match the Content-Length.")
+            .with_inner("invalidContentRangeHeader"));
     }
     let _turn = session.put_lock.lock().await;
     let (accepted, known_total, hash) = {
@@ -191,16 +226,28 @@ async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &He
         (live.progress.accepted, live.progress.total, live.hash.clone())
     };
     if known_total.is_some_and(|t| t != total) {
-        return Err(EmulatorError::invalid_request("The Content-Range total does not match the file's size.").with_inner("fragmentLengthMismatch"));
+        return Err(EmulatorError::invalid_request("The Content-Range total does not match the file's size.")
+            .with_inner("fragmentLengthMismatch"));
     }
     if first < accepted {
-        return Err(EmulatorError::graph(StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange", "Uploaded fragment overlaps with existing data.").with_inner("fragmentOverlap"));
+        return Err(EmulatorError::graph(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "invalidRange",
+            "Uploaded fragment overlaps with existing data.",
+        )
+        .with_inner("fragmentOverlap"));
     }
     if first > accepted {
-        return Err(EmulatorError::graph(StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange", "Uploaded fragment is out of order.").with_inner("fragmentOutOfOrder"));
+        return Err(EmulatorError::graph(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "invalidRange",
+            "Uploaded fragment is out of order.",
+        )
+        .with_inner("fragmentOutOfOrder"));
     }
     if state.config().strict_fragment_alignment && last + 1 != total && length % FRAGMENT_ALIGN != 0 {
-        return Err(EmulatorError::invalid_request("Fragments other than the last must be a multiple of 320 KiB.").with_inner("fragmentRangeNotAligned"));
+        return Err(EmulatorError::invalid_request("Fragments other than the last must be a multiple of 320 KiB.")
+            .with_inner("fragmentRangeNotAligned"));
     }
     let body = body.take().unwrap_or_default();
     let got = ingest(body, state.blobs().part_path(&session.info.id), first, Some(length), hash, None).await;
@@ -239,24 +286,38 @@ async fn put_fragment(state: &AppState, session: &Arc<LiveSession>, headers: &He
     commit_and_answer(state, session, headers).await
 }
 
-async fn commit_and_answer(state: &AppState, session: &LiveSession, headers: &HeaderMap) -> Result<Response, EmulatorError> {
-    let corrupt = state.config().fault_injection && state.faults().take(&session.info.requested_name, "PUT", true).is_some();
+async fn commit_and_answer(
+    state: &AppState,
+    session: &LiveSession,
+    headers: &HeaderMap,
+) -> Result<Response, EmulatorError> {
+    let corrupt =
+        state.config().fault_injection && state.faults().take(&session.info.requested_name, "PUT", true).is_some();
     let placed = commit_session(state, session, corrupt).await?;
     let v = render::drive_item_async(state, &base_url(headers), placed.item).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-async fn commit_deferred(state: &AppState, session: &Arc<LiveSession>, headers: &HeaderMap) -> Result<Response, EmulatorError> {
+async fn commit_deferred(
+    state: &AppState,
+    session: &Arc<LiveSession>,
+    headers: &HeaderMap,
+) -> Result<Response, EmulatorError> {
     let _turn = session.put_lock.lock().await;
     let (active, complete) = {
         let live = session.lock();
-        (live.progress.state == SessionState::Active && !live.committing, live.progress.total.is_some_and(|t| t == live.progress.accepted))
+        (
+            live.progress.state == SessionState::Active && !live.committing,
+            live.progress.total.is_some_and(|t| t == live.progress.accepted),
+        )
     };
     if !active {
         return Err(EmulatorError::session_not_found());
     }
     if !session.info.defer_commit || !complete {
-        return Err(EmulatorError::invalid_request("Only a deferred session with every byte uploaded can be committed."));
+        return Err(EmulatorError::invalid_request(
+            "Only a deferred session with every byte uploaded can be committed.",
+        ));
     }
     commit_and_answer(state, session, headers).await
 }

@@ -1,9 +1,9 @@
 //! The SQLite connection: schema, pragmas, and running queries off the async threads.
 
+use super::worker::{run_jobs, Call, Job};
 use crate::error::EmulatorError;
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
-use super::worker::{run_jobs, Call, Job};
 use std::sync::{mpsc, Arc, Mutex};
 
 const SCHEMA: &str = "
@@ -112,7 +112,10 @@ impl Db {
     }
 
     /// Runs `f` with the connection on the current thread (start-up and tests only).
-    pub fn call_sync<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, EmulatorError>) -> Result<T, EmulatorError> {
+    pub fn call_sync<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, EmulatorError>,
+    ) -> Result<T, EmulatorError> {
         let mut guard = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
@@ -167,7 +170,9 @@ impl std::ops::Deref for Atomic<'_> {
 
 /// Reads a `meta` value, or stores `make()` under `key` the first time.
 pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> String) -> Result<String, EmulatorError> {
-    if let Some(v) = conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()? {
+    if let Some(v) =
+        conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?
+    {
         return Ok(v);
     }
     let value = make();

@@ -72,50 +72,73 @@ impl ItemRow {
 
 /// The item with this id.
 pub fn get(conn: &Connection, id: &str) -> Result<Option<ItemRow>, EmulatorError> {
-    Ok(conn.prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE id = ?1"))?.query_row([id], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()?)
 }
 
 /// The child of `parent` named `name` (case-insensitive, as OneDrive).
 pub fn child(conn: &Connection, parent: &str, name: &str) -> Result<Option<ItemRow>, EmulatorError> {
     Ok(conn
-        .prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE parent_id = ?1 AND name = ?2 COLLATE NOCASE"))?
+        .prepare_cached(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM items WHERE parent_id = ?1 AND name = ?2 COLLATE NOCASE"
+        ))?
         .query_row([parent, name], from_row)
         .optional()?)
 }
 
 /// The children of `parent`, by name.
 pub fn children(conn: &Connection, parent: &str) -> Result<Vec<ItemRow>, EmulatorError> {
-    let mut stmt = conn.prepare_cached(concat!("SELECT ", columns!(), " FROM items WHERE parent_id = ?1 ORDER BY name COLLATE NOCASE"))?;
+    let mut stmt = conn.prepare_cached(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM items WHERE parent_id = ?1 ORDER BY name COLLATE NOCASE"
+    ))?;
     let rows = stmt.query_map([parent], from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }
 
 /// Number of children of `parent`.
 pub fn child_count(conn: &Connection, parent: &str) -> Result<u64, EmulatorError> {
-    Ok(conn.prepare_cached("SELECT COUNT(*) FROM items WHERE parent_id = ?1")?.query_row([parent], |r| r.get::<_, i64>(0))? as u64)
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM items WHERE parent_id = ?1")?
+        .query_row([parent], |r| r.get::<_, i64>(0))? as u64)
 }
 
 /// Inserts a row.
 pub fn insert(conn: &Connection, item: &ItemRow) -> Result<(), EmulatorError> {
-    conn.prepare_cached(concat!("INSERT INTO items (", columns!(), ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"))?.execute(
-        params![
-            item.id,
-            item.parent_id,
-            item.name,
-            item.is_folder,
-            item.size as i64,
-            item.quick_xor_hash,
-            item.blob,
-            item.created_ms,
-            item.modified_ms,
-            item.version
-        ],
-    )?;
+    conn.prepare_cached(concat!(
+        "INSERT INTO items (",
+        columns!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?
+    .execute(params![
+        item.id,
+        item.parent_id,
+        item.name,
+        item.is_folder,
+        item.size as i64,
+        item.quick_xor_hash,
+        item.blob,
+        item.created_ms,
+        item.modified_ms,
+        item.version
+    ])?;
     Ok(())
 }
 
 /// Replaces a file's content metadata; returns the row as stored.
-pub fn replace_content(conn: &Connection, id: &str, size: u64, hash: &str, blob: &str, now: i64) -> Result<(), EmulatorError> {
+pub fn replace_content(
+    conn: &Connection,
+    id: &str,
+    size: u64,
+    hash: &str,
+    blob: &str,
+    now: i64,
+) -> Result<(), EmulatorError> {
     conn.prepare_cached("UPDATE items SET size = ?2, quick_xor_hash = ?3, blob = ?4, modified_ms = ?5, version = version + 1 WHERE id = ?1")?
         .execute(params![id, size as i64, hash, blob, now])?;
     Ok(())
@@ -123,8 +146,10 @@ pub fn replace_content(conn: &Connection, id: &str, size: u64, hash: &str, blob:
 
 /// Moves and/or renames an item.
 pub fn relocate(conn: &Connection, id: &str, parent: &str, name: &str, now: i64) -> Result<(), EmulatorError> {
-    conn.prepare_cached("UPDATE items SET parent_id = ?2, name = ?3, modified_ms = ?4, version = version + 1 WHERE id = ?1")?
-        .execute(params![id, parent, name, now])?;
+    conn.prepare_cached(
+        "UPDATE items SET parent_id = ?2, name = ?3, modified_ms = ?4, version = version + 1 WHERE id = ?1",
+    )?
+    .execute(params![id, parent, name, now])?;
     Ok(())
 }
 
@@ -183,7 +208,13 @@ pub fn ensure_folders(conn: &Connection, start: &str, segments: &[String], now: 
 /// Like [`ensure_folders`] from an already loaded `start` row, appending `/{name}` of every
 /// folder passed (as stored, so with its own case) to `path`: callers that know the path
 /// of `start` get the target's path without walking back up the tree.
-pub fn descend_creating(conn: &Connection, start: ItemRow, segments: &[String], now: i64, path: &mut String) -> Result<ItemRow, EmulatorError> {
+pub fn descend_creating(
+    conn: &Connection,
+    start: ItemRow,
+    segments: &[String],
+    now: i64,
+    path: &mut String,
+) -> Result<ItemRow, EmulatorError> {
     let mut current = start;
     if !current.is_folder {
         return Err(EmulatorError::name_exists());

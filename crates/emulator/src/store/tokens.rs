@@ -29,7 +29,15 @@ pub fn insert_code(conn: &Connection, digest: &str, g: &CodeGrant) -> Result<(),
         "INSERT INTO codes (digest, client_id, redirect_uri, scope, challenge, challenge_method, expires_ms, used)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0)",
     )?
-    .execute(params![digest, g.client_id, g.redirect_uri, g.scope, g.challenge, g.challenge_method, g.expires_ms])?;
+    .execute(params![
+        digest,
+        g.client_id,
+        g.redirect_uri,
+        g.scope,
+        g.challenge,
+        g.challenge_method,
+        g.expires_ms
+    ])?;
     Ok(())
 }
 
@@ -98,10 +106,9 @@ pub fn insert_token(conn: &Connection, digest: &str, kind: TokenKind, t: &TokenR
 pub fn get_token(conn: &Connection, digest: &str, kind: TokenKind) -> Result<Option<TokenRow>, EmulatorError> {
     Ok(conn
         .prepare_cached("SELECT client_id, scope, expires_ms, revoked FROM tokens WHERE digest = ?1 AND kind = ?2")?
-        .query_row(
-            [digest, kind.as_str()],
-            |r| Ok(TokenRow { client_id: r.get(0)?, scope: r.get(1)?, expires_ms: r.get(2)?, revoked: r.get(3)? }),
-        )
+        .query_row([digest, kind.as_str()], |r| {
+            Ok(TokenRow { client_id: r.get(0)?, scope: r.get(1)?, expires_ms: r.get(2)?, revoked: r.get(3)? })
+        })
         .optional()?)
 }
 
@@ -127,21 +134,23 @@ pub struct LinkRow {
 }
 
 /// The existing link of this item, type and scope, if any.
-pub fn find_link(conn: &Connection, item_id: &str, link_type: &str, scope: &str) -> Result<Option<LinkRow>, EmulatorError> {
+pub fn find_link(
+    conn: &Connection,
+    item_id: &str,
+    link_type: &str,
+    scope: &str,
+) -> Result<Option<LinkRow>, EmulatorError> {
     Ok(conn
         .prepare_cached("SELECT id, token FROM links WHERE item_id = ?1 AND type = ?2 AND scope = ?3")?
-        .query_row(
-            [item_id, link_type, scope],
-            |r| {
-                Ok(LinkRow {
-                    id: r.get(0)?,
-                    item_id: item_id.to_owned(),
-                    link_type: link_type.to_owned(),
-                    scope: scope.to_owned(),
-                    token: r.get(1)?,
-                })
-            },
-        )
+        .query_row([item_id, link_type, scope], |r| {
+            Ok(LinkRow {
+                id: r.get(0)?,
+                item_id: item_id.to_owned(),
+                link_type: link_type.to_owned(),
+                scope: scope.to_owned(),
+                token: r.get(1)?,
+            })
+        })
         .optional()?)
 }
 
@@ -157,9 +166,7 @@ pub fn link_by_token(conn: &Connection, token: &str) -> Result<Option<LinkRow>, 
 
 /// Stores a link.
 pub fn insert_link(conn: &Connection, l: &LinkRow) -> Result<(), EmulatorError> {
-    conn.prepare_cached(
-        "INSERT INTO links (item_id, type, scope, id, token) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![l.item_id, l.link_type, l.scope, l.id, l.token])?;
+    conn.prepare_cached("INSERT INTO links (item_id, type, scope, id, token) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![l.item_id, l.link_type, l.scope, l.id, l.token])?;
     Ok(())
 }

@@ -5,8 +5,8 @@
 use crate::error::EmulatorError;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
-use crate::store::Atomic;
 use crate::store::sessions::{self, SessionState};
+use crate::store::Atomic;
 use crate::upload::live::LiveSession;
 use crate::util::{new_item_id, now_ms, random_token};
 use onedrive_upload_core::protocol::ConflictBehavior;
@@ -89,7 +89,11 @@ pub fn place_file(
 /// Commits a session whose bytes are all accepted: fsync + move of the part file, then the
 /// item and the session's `completed` state in one transaction. On failure (409 with
 /// `fail`, parent gone) the session is cancelled and its bytes removed.
-pub async fn commit_session(state: &AppState, session: &LiveSession, corrupt_hash: bool) -> Result<Placement, EmulatorError> {
+pub async fn commit_session(
+    state: &AppState,
+    session: &LiveSession,
+    corrupt_hash: bool,
+) -> Result<Placement, EmulatorError> {
     let (total, hash) = {
         let mut live = session.lock();
         live.committing = true;

@@ -38,7 +38,14 @@ pub struct Ingest {
 
 /// Reads `body` (expected to be `expected` bytes; `None` = until it ends) into `path` at
 /// `offset`, extending `hash`. At most `limit` bytes are read when a limit is given.
-pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64>, hash: QuickXorHash, limit: Option<u64>) -> Ingest {
+pub async fn ingest(
+    body: Body,
+    path: PathBuf,
+    offset: u64,
+    expected: Option<u64>,
+    hash: QuickXorHash,
+    limit: Option<u64>,
+) -> Ingest {
     let (tx, rx) = tokio::sync::mpsc::channel::<Option<Bytes>>(CHANNEL_FRAMES);
     let writer = tokio::task::spawn_blocking(move || write_frames(rx, path, offset, hash));
     let mut stream = body.into_data_stream();
@@ -108,7 +115,12 @@ pub async fn ingest(body: Body, path: PathBuf, offset: u64, expected: Option<u64
     Ingest { received, outcome }
 }
 
-fn write_frames(mut rx: tokio::sync::mpsc::Receiver<Option<Bytes>>, path: PathBuf, offset: u64, mut hash: QuickXorHash) -> io::Result<(QuickXorHash, u64)> {
+fn write_frames(
+    mut rx: tokio::sync::mpsc::Receiver<Option<Bytes>>,
+    path: PathBuf,
+    offset: u64,
+    mut hash: QuickXorHash,
+) -> io::Result<(QuickXorHash, u64)> {
     // A session's part file is made by its first fragment (offset 0); later fragments
     // need the file their predecessors wrote.
     let mut file = OpenOptions::new().write(true).create(offset == 0).truncate(false).open(path)?;
@@ -163,16 +175,21 @@ mod tests {
         assert!(matches!(r.outcome, IngestOutcome::Interrupted));
         assert_eq!(r.received, 10);
         let short = body_of(vec![Ok(vec![1; 10])]);
-        assert!(matches!(ingest(short, path.clone(), 0, Some(20), QuickXorHash::new(), None).await.outcome, IngestOutcome::Interrupted));
+        assert!(matches!(
+            ingest(short, path.clone(), 0, Some(20), QuickXorHash::new(), None).await.outcome,
+            IngestOutcome::Interrupted
+        ));
         let limited = body_of(vec![Ok(vec![1; 10]), Ok(vec![2; 10])]);
         let r = ingest(limited, path.clone(), 0, Some(20), QuickXorHash::new(), Some(15)).await;
         assert!(matches!(r.outcome, IngestOutcome::LimitReached));
         assert_eq!(r.received, 15);
         // Only a first fragment (offset 0) may create the file; a later one needs it.
-        let missing = ingest(body_of(vec![Ok(vec![1])]), dir.path().join("none"), 1, Some(1), QuickXorHash::new(), None).await;
+        let missing =
+            ingest(body_of(vec![Ok(vec![1])]), dir.path().join("none"), 1, Some(1), QuickXorHash::new(), None).await;
         assert!(matches!(missing.outcome, IngestOutcome::Failed(_)));
         assert!(!dir.path().join("none").exists());
-        let first = ingest(body_of(vec![Ok(vec![1])]), dir.path().join("new"), 0, Some(1), QuickXorHash::new(), None).await;
+        let first =
+            ingest(body_of(vec![Ok(vec![1])]), dir.path().join("new"), 0, Some(1), QuickXorHash::new(), None).await;
         assert!(matches!(first.outcome, IngestOutcome::Complete(_)));
         assert_eq!(std::fs::read(dir.path().join("new")).unwrap(), [1]);
     }

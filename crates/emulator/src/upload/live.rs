@@ -29,7 +29,11 @@ pub struct LiveSession {
 impl LiveSession {
     /// Wraps a session.
     pub fn new(info: SessionInfo, progress: SessionProgress, hash: QuickXorHash) -> Self {
-        LiveSession { info, state: Mutex::new(Live { progress, hash, committing: false }), put_lock: tokio::sync::Mutex::new(()) }
+        LiveSession {
+            info,
+            state: Mutex::new(Live { progress, hash, committing: false }),
+            put_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Locks the mutable state (never held across an await).

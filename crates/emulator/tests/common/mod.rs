@@ -130,7 +130,12 @@ impl Emu {
 /// PUT `data` as bytes `first..first+len` of a `total`-byte file.
 pub async fn put(http: &Client, url: &str, data: &[u8], first: u64, total: u64) -> Response {
     let last = first + data.len() as u64 - 1;
-    http.put(url).header(CONTENT_RANGE, format!("bytes {first}-{last}/{total}")).body(data.to_vec()).send().await.unwrap()
+    http.put(url)
+        .header(CONTENT_RANGE, format!("bytes {first}-{last}/{total}"))
+        .body(data.to_vec())
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Uploads `data` in fragments of `chunk` bytes; returns the final answer's JSON.

@@ -78,8 +78,15 @@ pub fn place(state: &AppState, approot_path: &str, item: &DriveItem, user: &User
 
 /// Refuses ids that no drive would issue (they are also percent-encoded when used).
 fn check_id(id: &str) -> Result<(), ApiError> {
-    let ok = !id.is_empty() && !id.starts_with('.') && id.len() <= 256 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"!-_.~".contains(&b));
-    if ok { Ok(()) } else { Err(ApiError::NotFound) }
+    let ok = !id.is_empty()
+        && !id.starts_with('.')
+        && id.len() <= 256
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"!-_.~".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 /// Fetches an item and where it is for `user`.
@@ -144,7 +151,11 @@ pub async fn create(
 }
 
 /// `GET /api/cloud/file/{id}`: the driveItem (owner, or any user for feature folders).
-pub async fn get(State(state): State<AppState>, User(user): User, Path(id): Path<String>) -> Result<Json<DriveItem>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<String>,
+) -> Result<Json<DriveItem>, ApiError> {
     let (item, place) = locate(&state, &id, &user).await?;
     require_readable(&place)?;
     Ok(public(item))
@@ -189,9 +200,9 @@ pub async fn move_to(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<MoveRequest>,
 ) -> Result<Json<DriveItem>, ApiError> {
-    let slot = state
-        .folder_slot(&request.folder)
-        .ok_or_else(|| ApiError::bad_request("folder_not_allowed", "that folder is not one of the configured feature folders"))?;
+    let slot = state.folder_slot(&request.folder).ok_or_else(|| {
+        ApiError::bad_request("folder_not_allowed", "that folder is not one of the configured feature folders")
+    })?;
     let (item, place) = locate(&state, &id, &user).await?;
     require_own(&place)?;
     let mut target = folder_id(&state, slot).await?;
@@ -226,7 +237,11 @@ pub fn numbered(name: &str, n: i32) -> String {
 }
 
 /// `GET /api/cloud/file/{id}/download`: 302 to the short-lived pre-authenticated URL.
-pub async fn download(State(state): State<AppState>, User(user): User, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn download(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let (_, place) = locate(&state, &id, &user).await?;
     require_readable(&place)?;
     let url = state.graph().download_url(&id).await?;
@@ -252,7 +267,11 @@ pub async fn link(
 }
 
 /// `DELETE /api/cloud/file/{id}`: owner only; 204.
-pub async fn delete(State(state): State<AppState>, User(user): User, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    User(user): User,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let (_, place) = locate(&state, &id, &user).await?;
     require_own(&place)?;
     state.graph().delete_item(&id).await?;

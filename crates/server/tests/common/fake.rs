@@ -74,12 +74,19 @@ impl FakeState {
         let parent = item.parent.clone().unwrap_or_default();
         let mut v = json!({"id": id, "name": item.name, "size": 0,
             "parentReference": {"id": parent, "path": self.path_of(items, &parent)}});
-        if item.folder { v["folder"] = json!({"childCount": 0}) } else { v["file"] = json!({"hashes": {"quickXorHash": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}}) }
+        if item.folder {
+            v["folder"] = json!({"childCount": 0})
+        } else {
+            v["file"] = json!({"hashes": {"quickXorHash": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}})
+        }
         v
     }
 
     fn child(&self, items: &HashMap<String, Item>, parent: &str, name: &str) -> Option<String> {
-        items.iter().find(|(_, i)| i.parent.as_deref() == Some(parent) && i.name.eq_ignore_ascii_case(name)).map(|(k, _)| k.clone())
+        items
+            .iter()
+            .find(|(_, i)| i.parent.as_deref() == Some(parent) && i.name.eq_ignore_ascii_case(name))
+            .map(|(k, _)| k.clone())
     }
 
     fn add(&self, items: &mut HashMap<String, Item>, parent: &str, name: &str, folder: bool) -> String {
@@ -100,8 +107,12 @@ async fn token(state: &FakeState, body: &[u8]) -> Response {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
-    let bad = |e: &str| (StatusCode::BAD_REQUEST, Json(json!({"error": e, "error_description": "AADSTS70008: fake"}))).into_response();
-    if form.get("client_id").map(String::as_str) != Some("test-client") || form.get("client_secret").map(String::as_str) != Some("test-secret") {
+    let bad = |e: &str| {
+        (StatusCode::BAD_REQUEST, Json(json!({"error": e, "error_description": "AADSTS70008: fake"}))).into_response()
+    };
+    if form.get("client_id").map(String::as_str) != Some("test-client")
+        || form.get("client_secret").map(String::as_str) != Some("test-secret")
+    {
         return bad("invalid_client");
     }
     match form.get("grant_type").map(String::as_str) {
@@ -161,7 +172,10 @@ async fn handle(State(state): State<Arc<FakeState>>, request: Request) -> Respon
         return Json(state.json(&items, "approot")).into_response();
     }
     if let Some(rest) = path.strip_prefix("/v1.0/me/drive/special/approot:/") {
-        let (rel, action) = match rest.split_once(":/") { Some((r, a)) => (r, a), None => (rest, "") };
+        let (rel, action) = match rest.split_once(":/") {
+            Some((r, a)) => (r, a),
+            None => (rest, ""),
+        };
         let segments: Vec<&str> = rel.split('/').collect();
         let mut parent = "approot".to_owned();
         for (i, seg) in segments.iter().enumerate() {
@@ -241,7 +255,10 @@ pub async fn spawn() -> Fake {
         let mut items = state.items.lock().unwrap();
         items.insert("root".into(), Item { name: "root".into(), parent: None, folder: true });
         items.insert("apps".into(), Item { name: "Apps".into(), parent: Some("root".into()), folder: true });
-        items.insert("approot".into(), Item { name: "onedrive-upload".into(), parent: Some("apps".into()), folder: true });
+        items.insert(
+            "approot".into(),
+            Item { name: "onedrive-upload".into(), parent: Some("apps".into()), folder: true },
+        );
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();

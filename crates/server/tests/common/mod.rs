@@ -57,7 +57,13 @@ pub fn token(user: &str) -> String {
 }
 
 /// One in-process request; answers status, headers and the JSON body (Null if not JSON).
-pub async fn call(router: &Router, method: Method, uri: &str, user: Option<&str>, body: Option<Value>) -> (StatusCode, HeaderMap, Value) {
+pub async fn call(
+    router: &Router,
+    method: Method,
+    uri: &str,
+    user: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, HeaderMap, Value) {
     let mut request = Request::builder().method(method).uri(uri);
     if let Some(u) = user {
         request = request.header("authorization", format!("Bearer {}", token(u)));
