@@ -18,7 +18,7 @@ export interface UploadSessionInfo {
   nextExpectedRanges?: string[];
 }
 
-/** Retry settings (DESIGN.md "Retry policy"). */
+/** How failed requests are retried. */
 export interface RetryOptions {
   /** Retries of a 4xx outside the retry table before `client-error` (default 5). */
   clientErrorRetries?: number;

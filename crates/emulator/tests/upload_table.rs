@@ -1,4 +1,4 @@
-//! Every row of the upload table of GRAPH-PROTOCOL.md, over real loopback HTTP.
+//! Every row of the upload-URL answers table of docs/protocol.md, over real loopback HTTP.
 
 mod common;
 

@@ -6,7 +6,7 @@ use super::{CommittedItem, HttpAnswer};
 use crate::range::ExpectedRange;
 use crate::time::parse_millis;
 
-/// The row of DESIGN.md's retry table an answer belongs to.
+/// The row of the retry table (docs/architecture.md) an answer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Row {
     /// 202 to a PUT, 200 (or 202) to a GET: a body with `nextExpectedRanges`.

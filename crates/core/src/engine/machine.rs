@@ -1,4 +1,4 @@
-//! The engine's state machine: DESIGN.md's retry table as event -> action transitions.
+//! The engine's state machine: the retry table (docs/architecture.md) as event -> action transitions.
 //!
 //! Rules beyond the table (each also stated on the method that applies it):
 //! - **Attempts.** Every PUT and status GET is counted when sent; a PUT whose answer shows the

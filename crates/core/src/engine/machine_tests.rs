@@ -1,4 +1,4 @@
-//! Table-driven tests of the engine: one row per line of DESIGN.md's retry table (event ->
+//! Table-driven tests of the engine: one row per line of the retry table (event ->
 //! expected action), with a fixed jitter of 0.5 so backoff values are exact.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! The upload engine: a sans-IO state machine that implements DESIGN.md's retry table.
+//! The upload engine: a sans-IO state machine that implements the retry table of docs/architecture.md.
 //!
 //! The caller performs I/O and feeds what happened as an [`Event`]; the engine answers with
 //! the next [`Action`]. Time comes in with each event (`now_ms`), randomness through the
@@ -44,7 +44,8 @@ pub struct RetryPolicy {
     pub base_delay_ms: u64,
     /// Cap of one backoff delay, in ms.
     pub max_delay_ms: u64,
-    /// Most requests (PUT + GET status) one upload may make before `retries-exhausted`.
+    /// Most requests that made no progress before `retries-exhausted` (PUTs that moved the server's
+    /// offset are not counted; see the machine's module docs).
     pub max_attempts: u32,
     /// Most times an upload starts over with a new session (404, 401, expiry).
     pub max_session_restarts: u32,

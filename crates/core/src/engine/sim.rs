@@ -1,4 +1,4 @@
-//! Tests only: a model of the upload-session server as GRAPH-PROTOCOL.md describes it, and a
+//! Tests only: a model of the upload-session server as docs/protocol.md describes it, and a
 //! driver loop that runs [`Engine`] against it with a scripted queue of faults, checking the
 //! engine's invariants after every step (acknowledged never decreases, attempts bounded).
 

@@ -1,5 +1,5 @@
 //! The upload URL (`/upload/{session}`): pre-authenticated PUT/GET/DELETE (and POST for
-//! deferred commits) exactly as GRAPH-PROTOCOL.md tabulates, with injected faults first.
+//! deferred commits) as docs/protocol.md tabulates, with injected faults first.
 
 use super::{base_url, render};
 use crate::error::EmulatorError;
