@@ -4,6 +4,7 @@
 //! buffer), so a free list sorted by address, which coalesces neighbours on free, is enough;
 //! the test below checks that freed memory is reused (a long upload must not grow the heap).
 
+// wasm-size: std's dlmalloc instead costs 3,286 B more gzipped wasm (59,171 -> 62,457 B).
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =

@@ -4,7 +4,7 @@
 //! ([`options`]), the engine's actions are performed with XMLHttpRequest and timers
 //! ([`driver`]), and the result is the committed driveItem or an `UploadError`.
 
-mod allocator;
+mod allocator; // wasm-size: lol_alloc instead of dlmalloc (figures in allocator.rs)
 mod control;
 mod driver;
 mod error;

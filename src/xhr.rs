@@ -52,6 +52,8 @@ pub enum Outcome {
     Stalled,
 }
 
+// wasm-size: one binding for every body; web-sys's three `send*` methods cost 72 B more gzipped
+// wasm and 36 B more js.
 #[wasm_bindgen]
 extern "C" {
     /// An XMLHttpRequest seen through the one method bound here.

@@ -36,7 +36,7 @@ pub fn parse_millis(s: &str) -> Result<i64, CoreError> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        // `get`, not indexing: no panicking str slice (its message code is ~4 KB of wasm).
+        // wasm-size: `get`, not indexing: no panicking str slice (indexing: +47 B gzipped wasm).
         let digits = s.get(start..i).ok_or_else(err)?;
         if digits.is_empty() || digits.len() > 9 {
             return Err(err());

@@ -1,6 +1,9 @@
 //! A tiny, strict, non-panicking JSON reader for the few answer fields the engine needs,
 //! so the WebAssembly build links no serde_json (the serde protocol types stay for the services).
 
+// wasm-size: serde_json for these bodies (in the engine and the driver) cost 48,196 B of gzipped wasm
+// (46de6f2, which replaced it: 123,452 -> 75,256 B).
+
 /// A parsed JSON value; numbers keep their text.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Json {

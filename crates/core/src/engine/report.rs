@@ -81,6 +81,7 @@ pub(super) fn name(e: &Event) -> &'static str {
 }
 
 /// The phase's name, for messages (no `Debug` formatting in the WebAssembly build).
+// wasm-size: `{phase:?}` in the message instead costs 567 B more gzipped wasm.
 pub(super) fn phase_name(p: &super::machine::Phase) -> &'static str {
     use super::machine::Phase;
     match p {
