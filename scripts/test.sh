@@ -16,6 +16,9 @@ step() { printf '\n===== %s =====\n' "$*"; }
 step "bootstrap"
 bash scripts/bootstrap.sh
 
+step "formatting (cargo fmt --all --check)"
+cargo fmt --all --check
+
 step "native tests (cargo test --workspace)"
 cargo test --workspace --exclude onedrive-upload
 
