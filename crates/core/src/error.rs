@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::names::NameRule;
+
 /// What went wrong while parsing or validating protocol input.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum CoreError {
@@ -21,6 +23,12 @@ pub enum CoreError {
     /// A timestamp that is not RFC 3339 as Graph writes it.
     #[error("malformed timestamp {0:?}")]
     Timestamp(String),
+    /// An item name OneDrive refuses, and the rule it breaks.
+    #[error("the name {0}")]
+    Name(NameRule),
+    /// A string that is not an item id as a drive issues them.
+    #[error("not a OneDrive item id")]
+    ItemId,
     /// A JSON body that does not have the expected shape.
     #[error("malformed JSON body: {0}")]
     Json(String),

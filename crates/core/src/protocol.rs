@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct UploadSession {
+    /// Graph's metadata URL (createUploadSession answers carry it).
+    #[serde(rename = "@odata.context", default, skip_serializing_if = "Option::is_none")]
+    pub odata_context: Option<String>,
     /// The pre-authenticated URL to PUT fragments to (absent in status answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_url: Option<String>,
@@ -97,6 +100,9 @@ pub struct ItemReference {
     /// Drive id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drive_id: Option<String>,
+    /// `personal`, `business` or `documentLibrary`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drive_type: Option<String>,
     /// Parent item id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -127,9 +133,15 @@ pub struct DriveItem {
     /// Where the item lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_reference: Option<ItemReference>,
+    /// Present (empty) on the drive's root folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<Map<String, Value>>,
     /// ETag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub e_tag: Option<String>,
+    /// CTag (changes with the content only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_tag: Option<String>,
     /// Created time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_date_time: Option<String>,
@@ -152,6 +164,78 @@ impl DriveItem {
     pub fn quick_xor_hash(&self) -> Option<&str> {
         self.file.as_ref()?.hashes.quick_xor_hash.as_deref()
     }
+}
+
+/// A collection answer, e.g. `GET .../children`: `{"value":[...]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Collection<T> {
+    /// The items.
+    pub value: Vec<T>,
+}
+
+/// The application that created a sharing link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// Its id (the OAuth client id).
+    #[serde(default)]
+    pub id: String,
+    /// Its display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+/// The `link` of a sharing permission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SharingLink {
+    /// `view`, `edit` or `embed`.
+    #[serde(rename = "type", default)]
+    pub link_type: String,
+    /// `anonymous`, `organization` or `users`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// The link itself.
+    #[serde(default)]
+    pub web_url: String,
+    /// Whether the link forbids downloads.
+    #[serde(default)]
+    pub prevents_download: bool,
+    /// The application that created it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<Identity>,
+}
+
+/// Answer of `POST /items/{id}/createLink`: a permission carrying a sharing link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Permission {
+    /// Permission id.
+    #[serde(default)]
+    pub id: String,
+    /// `read`, `write`...
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Share id (`s!...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_id: Option<String>,
+    /// Whether a password protects the link.
+    #[serde(default)]
+    pub has_password: bool,
+    /// The sharing link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<SharingLink>,
+}
+
+/// Body of `POST /items/{id}/createLink`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateLinkRequest {
+    /// `view`, `edit` or `embed`.
+    #[serde(rename = "type")]
+    pub link_type: String,
+    /// `anonymous`, `organization` or `users`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// An inner error: Graph spells the key `innerError`, OneDrive's docs `innererror`; both nest.
@@ -256,92 +340,5 @@ pub struct NewFileRequest {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn upload_session_parses_graph_answers() {
-        let s: UploadSession = serde_json::from_str(
-            r#"{"uploadUrl":"https://x/y?z","expirationDateTime":"2015-01-29T09:21:55.5230000Z","nextExpectedRanges":["0-"],"extra":1}"#,
-        )
-        .unwrap();
-        assert_eq!(s.upload_url.as_deref(), Some("https://x/y?z"));
-        assert_eq!(s.next_expected_ranges, vec!["0-"]);
-        let status: UploadSession = serde_json::from_str(
-            r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#,
-        )
-        .unwrap();
-        assert_eq!(status.upload_url, None);
-        assert_eq!(status.next_expected_ranges.len(), 2);
-        let empty: UploadSession = serde_json::from_str("{}").unwrap();
-        assert!(empty.next_expected_ranges.is_empty());
-    }
-
-    #[test]
-    fn create_request_spelling() {
-        let r = CreateUploadSessionRequest {
-            item: Some(UploadSessionItem {
-                conflict_behavior: Some(ConflictBehavior::Rename),
-                name: Some("a.bin".into()),
-                file_size: Some(5),
-            }),
-            defer_commit: false,
-        };
-        assert_eq!(
-            serde_json::to_string(&r).unwrap(),
-            r#"{"item":{"@microsoft.graph.conflictBehavior":"rename","name":"a.bin","fileSize":5}}"#
-        );
-        let back: CreateUploadSessionRequest =
-            serde_json::from_str(r#"{"item":{"@microsoft.graph.conflictBehavior":"fail"},"deferCommit":true}"#)
-                .unwrap();
-        assert!(back.defer_commit);
-        assert_eq!(back.item.unwrap().conflict_behavior, Some(ConflictBehavior::Fail));
-        assert!(serde_json::from_str::<CreateUploadSessionRequest>(
-            r#"{"item":{"@microsoft.graph.conflictBehavior":"bogus"}}"#
-        )
-        .is_err());
-    }
-
-    #[test]
-    fn drive_item_keeps_unknown_fields() {
-        let body = r#"{"id":"01ABC","name":"a.bin","size":12,"file":{"mimeType":"application/octet-stream","hashes":{"quickXorHash":"AAAA","sha256Hash":"ff"}},
-            "parentReference":{"driveId":"d","id":"p","path":"/drive/root:/Apps/x"},"@microsoft.graph.downloadUrl":"https://dl","cTag":"c","shared":{"scope":"x"}}"#;
-        let item: DriveItem = serde_json::from_str(body).unwrap();
-        assert_eq!(item.id.as_deref(), Some("01ABC"));
-        assert_eq!(item.quick_xor_hash(), Some("AAAA"));
-        assert_eq!(item.download_url.as_deref(), Some("https://dl"));
-        assert_eq!(item.extra["cTag"], "c");
-        assert_eq!(item.file.as_ref().unwrap().hashes.extra["sha256Hash"], "ff");
-        let again: DriveItem = serde_json::from_str(&serde_json::to_string(&item).unwrap()).unwrap();
-        assert_eq!(again, item);
-        let no_id: DriveItem = serde_json::from_str(r#"{"name":"x","size":1}"#).unwrap();
-        assert_eq!(no_id.id, None);
-    }
-
-    #[test]
-    fn graph_error_both_spellings_nested() {
-        let a = GraphError::parse(r#"{"error":{"code":"invalidRange","message":"m","innerError":{"code":"fragmentOverlap","innerError":{"code":"deeper"}}}}"#).unwrap();
-        assert_eq!(a.codes(), vec!["invalidRange", "fragmentOverlap", "deeper"]);
-        let b = GraphError::parse(
-            r#"{"error":{"code":"itemNotFound","message":"m","innererror":{"code":"x","request-id":"r","date":"d"}}}"#,
-        )
-        .unwrap();
-        assert_eq!(b.codes(), vec!["itemNotFound", "x"]);
-        assert_eq!(b.error.inner_error.unwrap().request_id.as_deref(), Some("r"));
-        assert!(GraphError::parse("not json").is_none());
-        assert!(GraphError::parse(r#"{"nope":1}"#).is_none());
-        let made = GraphError::new("invalidRequest", "bad", Some("fragmentLengthMismatch"));
-        assert_eq!(
-            serde_json::to_string(&made).unwrap(),
-            r#"{"error":{"code":"invalidRequest","message":"bad","innerError":{"code":"fragmentLengthMismatch"}}}"#
-        );
-    }
-
-    #[test]
-    fn server_error_shape() {
-        assert_eq!(
-            serde_json::to_string(&ServerError::new("unauthenticated", "no token")).unwrap(),
-            r#"{"error":{"code":"unauthenticated","message":"no token"}}"#
-        );
-    }
-}
+#[path = "protocol_tests.rs"]
+mod tests;
