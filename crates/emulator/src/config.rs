@@ -3,10 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Client id of the built-in development client (see [`ClientRegistration::dev`]).
-pub const DEV_CLIENT_ID: &str = "onedrive-upload-dev";
-/// Client secret of the built-in development client.
-pub const DEV_CLIENT_SECRET: &str = "dev-secret";
+/// The built-in development client's id and secret (see [`ClientRegistration::dev`]), defined in core.
+pub use onedrive_upload_core::dev_client::{DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 
 /// Everything the emulator can be told at start.
 #[derive(Debug, Clone)]

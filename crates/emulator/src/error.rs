@@ -4,6 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use onedrive_upload_core::protocol::{GraphError, GraphErrorDetail, InnerError};
+use onedrive_upload_core::CoreError;
 use thiserror::Error;
 
 /// A Graph error answer.
@@ -106,6 +107,20 @@ impl EmulatorError {
             EmulatorError::Io(_) | EmulatorError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
             EmulatorError::Graph(g) => g.status,
             EmulatorError::OAuth { status, .. } => *status,
+        }
+    }
+}
+
+/// A name or an item id that breaks OneDrive's rules is a 400 `invalidRequest`, as Graph answers it
+/// (names with the inner code `invalidName`); any other core error is a plain 400.
+impl From<CoreError> for EmulatorError {
+    fn from(e: CoreError) -> Self {
+        match e {
+            CoreError::Name(rule) => {
+                EmulatorError::invalid_request(format!("The name is not valid: it {rule}.")).with_inner("invalidName")
+            }
+            CoreError::ItemId => EmulatorError::invalid_request("Invalid item id."),
+            other => EmulatorError::invalid_request(other.to_string()),
         }
     }
 }

@@ -8,7 +8,6 @@
 pub mod config;
 pub mod error;
 pub mod faults;
-pub mod names;
 pub mod routes;
 pub mod serve;
 pub mod state;

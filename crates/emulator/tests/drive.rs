@@ -215,3 +215,53 @@ async fn hostile_names_bad_json_and_unknown_routes_are_graph_errors() {
     assert_eq!(listed["value"].as_array().map(Vec::len), Some(0));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn invisible_characters_device_stems_and_malformed_ids_are_400() {
+    let emu = start().await;
+    // Bidi override, LRM, isolate, zero-width space/joiner, word joiner, BOM, line and paragraph
+    // separators (percent-encoded UTF-8), and a device name whose stem ends in spaces.
+    for name in [
+        "evil%E2%80%AEtxt.exe",
+        "a%E2%80%8Eb",
+        "a%E2%81%A6b",
+        "zero%E2%80%8Bwidth",
+        "a%E2%80%8Db",
+        "a%E2%81%A0b",
+        "%EF%BB%BFbom.txt",
+        "a%E2%80%A8b",
+        "a%E2%80%A9b",
+        "con%20.txt",
+    ] {
+        let r = emu.post_json(&format!("special/approot:/temp/u/{name}:/createUploadSession"), json!({})).await;
+        assert_eq!(r.status(), 400, "{name}");
+        assert_eq!(error_code(&r.json().await.unwrap()), ("invalidRequest", Some("invalidName")), "{name}");
+    }
+    let app: Value = emu.get("special/approot").await.json().await.unwrap();
+    let children = format!("items/{}/children", app["id"].as_str().unwrap());
+    for name in ["evil\u{202E}txt.exe", "a\u{200B}b", "\u{FEFF}x", "a\u{2028}b"] {
+        let r = emu.post_json(&children, json!({"name": name, "folder": {}})).await;
+        assert_eq!(r.status(), 400, "{name:?}");
+    }
+    // Ids no drive issues: 400 invalidRequest on every item route, never a 5xx.
+    let long = "A".repeat(201);
+    for id in ["a~b", "a%7Eb", ".x", "-x", &long] {
+        for suffix in ["", "/children", "/content", "/createLink"] {
+            let r = emu.get(&format!("items/{id}{suffix}")).await;
+            assert_eq!(r.status(), 400, "{id}{suffix}");
+            assert_eq!(error_code(&r.json().await.unwrap()).0, "invalidRequest", "{id}{suffix}");
+        }
+    }
+    let moved = emu
+        .http
+        .patch(emu.graph(&format!("items/{}", app["id"].as_str().unwrap())))
+        .bearer_auth(&emu.token)
+        .json(&json!({"parentReference": {"id": "a~b"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 400);
+    // A well-formed id that does not exist is still 404.
+    assert_eq!(emu.get(&format!("items/{}", "A".repeat(200))).await.status(), 404);
+    emu.shutdown().await;
+}

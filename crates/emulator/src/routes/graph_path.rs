@@ -1,8 +1,8 @@
 //! Parsing Graph drive paths: `me/drive/{root|special/approot|items/{id}}[:/{path}[:]][/{action}|:/{action}]`.
-//! Path segments are percent-decoded one by one and validated as names.
+//! Path segments are percent-decoded one by one and validated as names, item ids with core's rule.
 
 use crate::error::EmulatorError;
-use crate::names::split_path;
+use onedrive_upload_core::names::{validate_item_id, validate_name};
 use percent_encoding::percent_decode_str;
 
 /// Where a path starts.
@@ -35,6 +35,24 @@ fn bad_segment(what: &str) -> EmulatorError {
     )
 }
 
+/// Splits a raw (percent-encoded) path such as `Apps/x/a%20b.bin` into validated names.
+pub fn split_path(raw: &str) -> Result<Vec<String>, EmulatorError> {
+    let raw = raw.trim_matches('/');
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    raw.split('/')
+        .map(|segment| {
+            let name = percent_decode_str(segment)
+                .decode_utf8()
+                .map_err(|_| EmulatorError::invalid_request("The path is not valid UTF-8."))?
+                .into_owned();
+            validate_name(&name)?;
+            Ok(name)
+        })
+        .collect()
+}
+
 /// Parses what follows `/v1.0/` in a raw (still percent-encoded) request path.
 pub fn parse(rest: &str) -> Result<GraphPath, EmulatorError> {
     let drive = rest.strip_prefix("me/drive/").or_else(|| rest.strip_prefix("drive/"));
@@ -48,9 +66,7 @@ pub fn parse(rest: &str) -> Result<GraphPath, EmulatorError> {
     } else if let Some(t) = drive.strip_prefix("items/") {
         let end = t.find([':', '/']).unwrap_or(t.len());
         let id = percent_decode_str(&t[..end]).decode_utf8().map_err(|_| bad_segment("items"))?;
-        if id.is_empty() || id.len() > 200 || !id.chars().all(|c| c.is_ascii_alphanumeric() || "!-_.".contains(c)) {
-            return Err(EmulatorError::invalid_request("Invalid item id."));
-        }
+        validate_item_id(&id)?;
         (Base::Item(id.into_owned()), &t[end..])
     } else {
         return Err(bad_segment(drive.split('/').next().unwrap_or_default()));
@@ -118,12 +134,23 @@ mod tests {
         for (raw, want) in ok {
             assert_eq!(&parse(raw).unwrap(), want, "{raw}");
         }
+        let long = format!("me/drive/items/{}", "A".repeat(201));
         for raw in [
             "me/drives",
             "me/drive/rootx",
             "me/drive/special/documents",
             "me/drive/items/",
             "me/drive/items/a%2Fb",
+            "me/drive/items/a~b",
+            "me/drive/items/a%7Eb",
+            "me/drive/items/..",
+            "me/drive/items/%2E%2E/children",
+            &long,
+            "me/drive/root:/evil%E2%80%AEtxt.exe:/content",
+            "me/drive/root:/a%E2%80%8Bb",
+            "me/drive/root:/%EF%BB%BFbom:",
+            "me/drive/root:/a%E2%80%A8b",
+            "me/drive/root:/con%20.txt",
             "me/drive/root:/a/..:/content",
             "me/drive/root:/a/%2E%2E/b",
             "me/drive/root:/a//b:",
@@ -134,5 +161,16 @@ mod tests {
         ] {
             assert!(parse(raw).is_err(), "{raw} accepted");
         }
+    }
+
+    #[test]
+    fn splits_and_decodes_paths() {
+        assert_eq!(split_path("Apps/x/a%20b%23.bin").unwrap(), vec!["Apps", "x", "a b#.bin"]);
+        assert_eq!(split_path("/").unwrap(), Vec::<String>::new());
+        assert!(split_path("a/..%2Fetc").is_err());
+        assert!(split_path("a/%2E%2E/b").is_err());
+        assert!(split_path("a//b").is_err());
+        assert!(split_path("a/%FF").is_err());
+        assert!(split_path("a/b%3Ac").is_err());
     }
 }

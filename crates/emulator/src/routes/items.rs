@@ -1,10 +1,9 @@
 //! Item routes: get by id or path, list children, create folders, move/rename, delete,
 //! download redirect and sharing links.
 
-use super::graph_path::{Base, GraphPath};
+use super::graph_path::{split_path, Base, GraphPath};
 use super::{read_json, render};
 use crate::error::EmulatorError;
-use crate::names;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
 use crate::store::tokens::{self, LinkRow};
@@ -14,8 +13,10 @@ use axum::body::Body;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use onedrive_upload_core::names::{validate_item_id, validate_name};
+use onedrive_upload_core::protocol::Collection;
 use rusqlite::Connection;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The item a base names; the app folder is created on first use.
 pub fn base_item(conn: &Connection, state: &AppState, base: &Base) -> Result<ItemRow, EmulatorError> {
@@ -66,7 +67,7 @@ pub async fn list_children(state: &AppState, base: &str, path: &GraphPath) -> Re
         }
         let children = items::children(c, &item.id)?;
         let value = children.iter().map(|i| render::drive_item(c, st, &base, i)).collect::<Result<Vec<_>, _>>()?;
-        Ok(json!({ "value": value }))
+        Ok(Collection { value })
     })
     .await?;
     Ok(Json(v).into_response())
@@ -94,7 +95,7 @@ pub async fn create_folder(
         .and_then(Value::as_str)
         .ok_or_else(|| EmulatorError::invalid_request("The name is missing."))?
         .to_owned();
-    names::validate(&name)?;
+    validate_name(&name)?;
     if !body.get("folder").is_some_and(Value::is_object) {
         return Err(EmulatorError::invalid_request("Only folders can be created here: give \"folder\": {}."));
     }
@@ -137,7 +138,7 @@ pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Bo
     let new_name = match body.get("name") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
-            names::validate(s)?;
+            validate_name(s)?;
             Some(s.clone())
         }
         Some(_) => return Err(EmulatorError::invalid_request("The name must be a string.")),
@@ -175,12 +176,13 @@ pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Bo
 
 fn target_parent(c: &Connection, st: &AppState, r: &Value) -> Result<String, EmulatorError> {
     let folder = if let Some(id) = r.get("id").and_then(Value::as_str) {
+        validate_item_id(id)?;
         items::get(c, id)?.ok_or_else(EmulatorError::item_not_found)?
     } else if let Some(p) = r.get("path").and_then(Value::as_str) {
         let rel = p
             .strip_prefix("/drive/root:")
             .ok_or_else(|| EmulatorError::invalid_request("parentReference.path must start with /drive/root:"))?;
-        let segments = names::split_path(rel)?;
+        let segments = split_path(rel)?;
         items::resolve(c, st.root_id(), &segments)?.ok_or_else(EmulatorError::item_not_found)?
     } else {
         return Err(EmulatorError::invalid_request("parentReference needs an id or a path."));

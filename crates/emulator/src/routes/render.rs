@@ -1,12 +1,16 @@
-//! driveItem and permission JSON, spelled as Graph spells them.
+//! driveItems and permissions as Graph answers them, built from the store with core's wire types.
 
 use crate::error::EmulatorError;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
 use crate::store::tokens::LinkRow;
+use onedrive_upload_core::dev_client::DEV_CLIENT_ID;
+use onedrive_upload_core::protocol::{
+    DriveItem, FileFacet, FolderFacet, Hashes, Identity, ItemReference, Permission, SharingLink,
+};
 use onedrive_upload_core::time::format_millis;
 use rusqlite::Connection;
-use serde_json::{json, Map, Value};
+use serde_json::Map;
 
 /// A MIME type from a file name's extension.
 pub fn mime_type(name: &str) -> &'static str {
@@ -33,21 +37,27 @@ pub fn mime_type(name: &str) -> &'static str {
     }
 }
 
-/// The driveItem JSON of `item` (call on the blocking pool: it walks the parents).
-pub fn drive_item(conn: &Connection, state: &AppState, base: &str, item: &ItemRow) -> Result<Value, EmulatorError> {
-    let mut v = Map::new();
-    v.insert("id".into(), json!(item.id));
-    v.insert("name".into(), json!(item.name));
-    v.insert("eTag".into(), json!(format!("\"{{{}}},{}\"", item.id, item.version)));
-    v.insert("cTag".into(), json!(format!("\"c:{{{}}},{}\"", item.id, item.version)));
-    v.insert("createdDateTime".into(), json!(format_millis(item.created_ms)));
-    v.insert("lastModifiedDateTime".into(), json!(format_millis(item.modified_ms)));
-    let mut parent = json!({ "driveId": state.drive_id(), "driveType": "business" });
+/// The driveItem of `item` (call on the blocking pool: it walks the parents).
+pub fn drive_item(conn: &Connection, state: &AppState, base: &str, item: &ItemRow) -> Result<DriveItem, EmulatorError> {
+    let mut parent = ItemReference {
+        drive_id: Some(state.drive_id().to_owned()),
+        drive_type: Some("business".to_owned()),
+        ..Default::default()
+    };
     if let Some(parent_id) = &item.parent_id {
-        parent["id"] = json!(parent_id);
-        parent["path"] = json!(format!("/drive/root:{}", items::path_of(conn, parent_id)?));
+        parent.id = Some(parent_id.clone());
+        parent.path = Some(format!("/drive/root:{}", items::path_of(conn, parent_id)?));
     }
-    v.insert("parentReference".into(), parent);
+    let mut rendered = DriveItem {
+        id: Some(item.id.clone()),
+        name: item.name.clone(),
+        e_tag: Some(format!("\"{{{}}},{}\"", item.id, item.version)),
+        c_tag: Some(format!("\"c:{{{}}},{}\"", item.id, item.version)),
+        created_date_time: Some(format_millis(item.created_ms)),
+        last_modified_date_time: Some(format_millis(item.modified_ms)),
+        parent_reference: Some(parent),
+        ..Default::default()
+    };
     if item.is_folder {
         let size: i64 = conn
             .prepare_cached(
@@ -55,44 +65,50 @@ pub fn drive_item(conn: &Connection, state: &AppState, base: &str, item: &ItemRo
                  SELECT COALESCE(SUM(items.size), 0) FROM items JOIN t ON items.id = t.id WHERE items.is_folder = 0",
             )?
             .query_row([&item.id], |r| r.get(0))?;
-        v.insert("size".into(), json!(size));
-        v.insert("folder".into(), json!({ "childCount": items::child_count(conn, &item.id)? }));
+        rendered.size = u64::try_from(size).unwrap_or_default();
+        rendered.folder = Some(FolderFacet { child_count: items::child_count(conn, &item.id)? });
         if item.parent_id.is_none() {
-            v.insert("root".into(), json!({}));
+            rendered.root = Some(Map::new());
         }
     } else {
-        v.insert("size".into(), json!(item.size));
-        v.insert(
-            "file".into(),
-            json!({ "mimeType": mime_type(&item.name), "hashes": { "quickXorHash": item.quick_xor_hash.clone().unwrap_or_default() } }),
-        );
-        v.insert("@microsoft.graph.downloadUrl".into(), json!(state.download_url(base, &item.id)));
+        rendered.size = item.size;
+        rendered.file = Some(FileFacet {
+            mime_type: Some(mime_type(&item.name).to_owned()),
+            hashes: Hashes {
+                quick_xor_hash: Some(item.quick_xor_hash.clone().unwrap_or_default()),
+                ..Default::default()
+            },
+        });
+        rendered.download_url = Some(state.download_url(base, &item.id));
     }
-    Ok(Value::Object(v))
+    Ok(rendered)
 }
 
 /// Renders an item off the async threads.
-pub async fn drive_item_async(state: &AppState, base: &str, item: ItemRow) -> Result<Value, EmulatorError> {
+pub async fn drive_item_async(state: &AppState, base: &str, item: ItemRow) -> Result<DriveItem, EmulatorError> {
     let (st, base) = (state.clone(), base.to_owned());
     state.db().call(move |c| drive_item(c, &st, &base, &item)).await
 }
 
 /// A sharing-link permission.
-pub fn permission(state: &AppState, base: &str, link: &LinkRow) -> Value {
+pub fn permission(state: &AppState, base: &str, link: &LinkRow) -> Permission {
     let roles = if link.link_type == "edit" { "write" } else { "read" };
-    json!({
-        "id": link.id,
-        "roles": [roles],
-        "shareId": format!("s!{}", link.token),
-        "hasPassword": false,
-        "link": {
-            "type": link.link_type,
-            "scope": link.scope,
-            "webUrl": format!("{base}/share/{}", link.token),
-            "preventsDownload": false,
-            "application": { "id": crate::config::DEV_CLIENT_ID, "displayName": state.config().app_name },
-        },
-    })
+    Permission {
+        id: link.id.clone(),
+        roles: vec![roles.to_owned()],
+        share_id: Some(format!("s!{}", link.token)),
+        has_password: false,
+        link: Some(SharingLink {
+            link_type: link.link_type.clone(),
+            scope: Some(link.scope.clone()),
+            web_url: format!("{base}/share/{}", link.token),
+            prevents_download: false,
+            application: Some(Identity {
+                id: DEV_CLIENT_ID.to_owned(),
+                display_name: Some(state.config().app_name.clone()),
+            }),
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -16,11 +16,10 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use onedrive_upload_core::protocol::{ConflictBehavior, CreateUploadSessionRequest};
+use onedrive_upload_core::protocol::{ConflictBehavior, CreateUploadSessionRequest, UploadSession};
 use onedrive_upload_core::time::format_millis;
 use onedrive_upload_core::QuickXorHash;
 use rusqlite::Connection;
-use serde_json::json;
 
 /// Free space of the emulated drive: a `fileSize` above it is refused with 507.
 pub const QUOTA_BYTES: u64 = 1 << 40;
@@ -135,12 +134,12 @@ pub async fn create_session(
         })
         .await?;
     let session = state.add_session(live);
-    Ok(Json(json!({
-        "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession",
-        "uploadUrl": format!("{base}/upload/{}", session.info.id),
-        "expirationDateTime": format_millis(expires_ms),
-        "nextExpectedRanges": ["0-"],
-    }))
+    Ok(Json(UploadSession {
+        odata_context: Some("https://graph.microsoft.com/v1.0/$metadata#microsoft.graph.uploadSession".to_owned()),
+        upload_url: Some(format!("{base}/upload/{}", session.info.id)),
+        expiration_date_time: Some(format_millis(expires_ms)),
+        next_expected_ranges: vec!["0-".to_owned()],
+    })
     .into_response())
 }
 

@@ -17,15 +17,11 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures_util::StreamExt;
+use onedrive_upload_core::chunk::{FRAGMENT_ALIGN, MAX_FRAGMENT};
+use onedrive_upload_core::protocol::UploadSession;
 use onedrive_upload_core::time::format_millis;
 use onedrive_upload_core::ContentRange;
-use serde_json::json;
 use std::sync::Arc;
-
-/// Largest fragment: 60 MiB.
-pub const MAX_FRAGMENT: u64 = 62_914_560;
-/// Non-final fragments must be multiples of this in strict mode.
-pub const FRAGMENT_ALIGN: u64 = 327_680;
 
 /// Handles any method on `/upload/{id}`.
 pub async fn handle(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
@@ -120,11 +116,12 @@ async fn handle_inner(
     }
 }
 
-fn status_json(live: &crate::upload::live::Live) -> serde_json::Value {
-    json!({
-        "expirationDateTime": format_millis(live.progress.expires_ms),
-        "nextExpectedRanges": live.next_expected_ranges(),
-    })
+fn status_json(live: &crate::upload::live::Live) -> UploadSession {
+    UploadSession {
+        expiration_date_time: Some(format_millis(live.progress.expires_ms)),
+        next_expected_ranges: live.next_expected_ranges(),
+        ..Default::default()
+    }
 }
 
 fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_json::Value>) -> EmulatorError {
