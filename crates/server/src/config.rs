@@ -12,10 +12,8 @@ use crate::tokens::OAuthSettings;
 use crate::users::{Authenticator, JwtAuthenticator, JwtIssuer};
 use crate::{Mode, Options};
 
-/// The embedded emulator's built-in client id.
-pub const DEV_CLIENT_ID: &str = "onedrive-upload-dev";
-/// The embedded emulator's built-in client secret.
-pub const DEV_CLIENT_SECRET: &str = "dev-secret";
+/// The embedded emulator's built-in client id and secret (defined in core, shared with the emulator).
+pub use onedrive_upload_core::dev_client::{DEV_CLIENT_ID, DEV_CLIENT_SECRET};
 /// Feature folders used in `--dev` when none are configured.
 pub const DEV_FOLDERS: &[&str] = &["salon-photos", "documents"];
 

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use onedrive_upload_core::protocol::{CreateUploadSessionRequest, DriveItem, GraphError, UploadSession};
+use onedrive_upload_core::protocol::{
+    CreateLinkRequest, CreateUploadSessionRequest, DriveItem, GraphError, Permission, UploadSession,
+};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -160,9 +162,10 @@ impl GraphClient {
 
     /// `POST /me/drive/items/{id}/createLink` (view, anonymous): the link's `webUrl`.
     pub async fn create_link(&self, id: &str) -> Result<String, ApiError> {
-        let body = json!({"type": "view", "scope": "anonymous"});
-        let permission: Value = self.json(Method::POST, &self.item_url(id, "/createLink"), Some(&body)).await?;
-        permission["link"]["webUrl"].as_str().map(str::to_owned).ok_or(ApiError::BadGateway)
+        let request = CreateLinkRequest { link_type: "view".into(), scope: Some("anonymous".into()) };
+        let body = serde_json::to_value(request).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let permission: Permission = self.json(Method::POST, &self.item_url(id, "/createLink"), Some(&body)).await?;
+        permission.link.map(|l| l.web_url).filter(|u| !u.is_empty()).ok_or(ApiError::BadGateway)
     }
 
     /// `DELETE /me/drive/items/{id}`.
@@ -181,6 +184,12 @@ async fn error_from(response: Response) -> ApiError {
         .and_then(|v| v.trim().parse::<u64>().ok());
     let body = response.text().await.unwrap_or_default();
     let codes = GraphError::parse(&body).map(|e| e.codes().join("/")).unwrap_or_default();
+    classify(status, &codes, retry_after)
+}
+
+/// What a Graph error status (and its codes, `a/b/c`) means for the browser. A 400 is the
+/// request's fault (an id or a name Graph refuses): the client's 400, never a 502.
+fn classify(status: StatusCode, codes: &str, retry_after: Option<u64>) -> ApiError {
     tracing::debug!(status = status.as_u16(), %codes, "Graph error");
     match status {
         StatusCode::NOT_FOUND => ApiError::NotFound,
@@ -190,6 +199,10 @@ async fn error_from(response: Response) -> ApiError {
         StatusCode::UNAUTHORIZED => ApiError::Unavailable { retry_after: None },
         StatusCode::BAD_REQUEST if codes.contains("nameAlreadyExists") => {
             ApiError::Conflict("a file with that name already exists".into())
+        }
+        StatusCode::BAD_REQUEST => {
+            tracing::warn!(%codes, "Graph refused a request as invalid");
+            ApiError::bad_request("invalid_request", "OneDrive refused this request as invalid")
         }
         _ => {
             tracing::warn!(status = status.as_u16(), %codes, "unexpected Graph error");
@@ -208,5 +221,31 @@ mod tests {
         assert_eq!(encode_segment("résumé"), "r%C3%A9sum%C3%A9");
         assert_eq!(encode_segment("D4648F06C91D9D3D!54927"), "D4648F06C91D9D3D%2154927");
         assert_eq!(encode_segment("../x"), "..%2Fx");
+    }
+
+    #[test]
+    fn graph_statuses_become_client_errors() {
+        let cases: &[(u16, &str, Option<u64>, u16, &str)] = &[
+            (400, "invalidRequest", None, 400, "invalid_request"),
+            (400, "invalidRequest/invalidName", None, 400, "invalid_request"),
+            (400, "", None, 400, "invalid_request"),
+            (400, "invalidRequest/nameAlreadyExists", None, 409, "conflict"),
+            (404, "itemNotFound", None, 404, "not_found"),
+            (409, "nameAlreadyExists", None, 409, "conflict"),
+            (507, "quotaLimitReached", None, 507, "insufficient_storage"),
+            (429, "activityLimitReached", Some(7), 503, "upstream_unavailable"),
+            (503, "serviceNotAvailable", None, 503, "upstream_unavailable"),
+            (401, "unauthenticated", None, 503, "upstream_unavailable"),
+            (500, "generalException", None, 502, "upstream_error"),
+            (403, "accessDenied", None, 502, "upstream_error"),
+        ];
+        for &(graph, codes, retry_after, status, code) in cases {
+            let e = classify(StatusCode::from_u16(graph).unwrap(), codes, retry_after);
+            assert_eq!((e.status().as_u16(), e.code()), (status, code), "{graph} {codes}");
+        }
+        assert!(matches!(
+            classify(StatusCode::TOO_MANY_REQUESTS, "", Some(7)),
+            ApiError::Unavailable { retry_after: Some(7) }
+        ));
     }
 }
