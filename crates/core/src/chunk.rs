@@ -108,6 +108,10 @@ mod tests {
             assert_eq!(ChunkSize::new(bad), Err(CoreError::ChunkSize(bad)));
         }
         assert_eq!(ChunkSize::default().get(), 10 * 1024 * 1024);
+        assert_eq!(
+            CoreError::ChunkSize(5).to_string(),
+            "chunkSize must be a positive multiple of 327680 bytes and at most 62914560, got 5"
+        );
     }
 
     #[test]

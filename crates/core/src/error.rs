@@ -15,7 +15,11 @@ pub enum CoreError {
     #[error("malformed nextExpectedRanges entry {0:?}")]
     ExpectedRange(String),
     /// A chunk size that Graph would refuse.
-    #[error("chunkSize must be a positive multiple of 327680 bytes and at most 62914560, got {0}")]
+    #[error(
+        "chunkSize must be a positive multiple of {align} bytes and at most {max}, got {0}",
+        align = crate::chunk::FRAGMENT_ALIGN,
+        max = crate::chunk::MAX_FRAGMENT
+    )]
     ChunkSize(u64),
     /// A zero-byte file cannot be sent through an upload session.
     #[error("a zero-byte file cannot use an upload session; use the simple upload")]
