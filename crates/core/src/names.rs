@@ -95,14 +95,14 @@ impl fmt::Display for NameRule {
             NameRule::Empty => f.write_str("is empty"),
             NameRule::TooLong => write!(f, "is longer than {MAX_NAME_BYTES} bytes"),
             NameRule::DotSegment => f.write_str("is a relative path step (\".\" or \"..\")"),
-            NameRule::Forbidden(c) => write!(f, "contains {c:?}, which OneDrive does not allow"),
+            NameRule::Forbidden(c) => write!(f, "contains '{c}', which OneDrive does not allow"),
             NameRule::Control => f.write_str("contains a control character"),
             NameRule::Format(c) => {
                 write!(f, "contains the invisible or direction-changing character U+{:04X}", u32::from(*c))
             }
             NameRule::LeadingSpace => f.write_str("starts with a space"),
             NameRule::TrailingDotOrSpace => f.write_str("ends with a dot or a space"),
-            NameRule::LockFile => write!(f, "starts with {LOCK_FILE_PREFIX:?}"),
+            NameRule::LockFile => write!(f, "starts with \"{LOCK_FILE_PREFIX}\""),
             NameRule::Reserved => f.write_str("is a name reserved by OneDrive"),
             NameRule::DeviceName => f.write_str("is a device name reserved by Windows and OneDrive"),
         }

@@ -136,7 +136,10 @@ fn item_ids() {
 #[test]
 fn every_rule_has_a_message() {
     let e = CoreError::Name(NameRule::Format('\u{202E}'));
-    assert!(e.to_string().contains("U+202E"), "{e}");
+    assert!(e.to_string().contains("character U+202E"), "{e}");
+    assert!(CoreError::Name(NameRule::Format('\u{E0001}')).to_string().ends_with("U+E0001"));
+    assert!(CoreError::Name(NameRule::TooLong).to_string().contains(&MAX_NAME_BYTES.to_string()));
+    assert!(CoreError::Name(NameRule::LockFile).to_string().contains(LOCK_FILE_PREFIX));
     assert!(CoreError::Name(NameRule::Forbidden(':')).to_string().contains("':'"));
     assert_eq!(CoreError::ItemId.to_string(), "not a OneDrive item id");
 }
