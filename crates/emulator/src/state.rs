@@ -44,7 +44,7 @@ impl AppState {
     /// once (the only time the emulator re-reads uploaded bytes). Blocking: call it from
     /// a blocking context or before serving.
     pub fn open(config: EmulatorConfig) -> Result<AppState, EmulatorError> {
-        std::fs::create_dir_all(&config.data_dir)?;
+        crate::store::blobs::create_private_dir(&config.data_dir)?;
         let blobs = Blobs::open(&config.data_dir)?;
         let db = Db::open(&config.data_dir.join("emulator.sqlite3"))?;
         let now = now_ms();

@@ -8,12 +8,15 @@ use std::time::Duration;
 use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
 
+use crate::limits::SessionLimits;
 use crate::tokens::OAuthSettings;
 use crate::users::{Authenticator, JwtAuthenticator, JwtIssuer};
 use crate::{Mode, Options};
 
 /// The embedded emulator's built-in client id and secret (defined in core, shared with the emulator).
 pub use onedrive_upload_core::dev_client::{DEV_CLIENT_ID, DEV_CLIENT_SECRET};
+/// Largest `--jwt-leeway-secs` accepted.
+pub const MAX_JWT_LEEWAY_SECS: u64 = 300;
 /// Feature folders used in `--dev` when none are configured.
 pub const DEV_FOLDERS: &[&str] = &["salon-photos", "documents"];
 
@@ -80,6 +83,20 @@ pub struct Config {
     /// Required `aud` of user JWTs (not checked when unset).
     #[arg(long, env = "ODU_JWT_AUDIENCE")]
     pub jwt_audience: Option<String>,
+    /// Clock skew tolerated on the `exp` and `nbf` of user JWTs, in seconds (at most 300).
+    #[arg(long, env = "ODU_JWT_LEEWAY_SECS", default_value_t = 5)]
+    pub jwt_leeway_secs: u64,
+    /// Secret an operator's automation sends as `Authorization: Bearer ...` to /auth/login and
+    /// /auth/disconnect (at least 32 bytes). Without it, connecting needs the one-time connect URL
+    /// the server logs, and switching accounts needs a restart without the token file.
+    #[arg(long, env = "ODU_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Upload sessions one user may create per minute (429 beyond; 0: no limit).
+    #[arg(long, env = "ODU_SESSIONS_PER_MINUTE", default_value_t = 60)]
+    pub sessions_per_minute: u32,
+    /// Upload sessions one user may have live at once (429 beyond; 0: no limit).
+    #[arg(long, env = "ODU_MAX_LIVE_SESSIONS", default_value_t = 20)]
+    pub max_live_sessions: u32,
     /// Demo mode: GET /dev/token?user=NAME and GET /dev/info, CORS for loopback origins. Loopback --listen only.
     #[arg(long, env = "ODU_DEV", value_parser = BoolishValueParser::new())]
     pub dev: bool,
@@ -148,6 +165,12 @@ impl Config {
         if self.jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err("--jwt-secret must be at least 32 bytes".into());
         }
+        if self.admin_token.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err("--admin-token must be at least 32 bytes".into());
+        }
+        if self.jwt_leeway_secs > MAX_JWT_LEEWAY_SECS {
+            return Err(format!("--jwt-leeway-secs may be at most {MAX_JWT_LEEWAY_SECS}"));
+        }
         Ok(())
     }
 
@@ -199,6 +222,7 @@ impl Config {
     }
 
     fn with_claims(&self, mut auth: JwtAuthenticator) -> JwtAuthenticator {
+        auth = auth.with_leeway(self.jwt_leeway_secs);
         if let Some(iss) = &self.jwt_issuer {
             auth = auth.with_issuer(iss);
         }
@@ -262,6 +286,11 @@ impl Config {
             www: self.www.clone(),
             pkg: self.pkg.clone(),
             dev_issuer,
+            admin_token: self.admin_token.as_deref().map(crate::oauth::AdminToken::new),
+            session_limits: SessionLimits {
+                per_minute: self.sessions_per_minute,
+                max_live: self.max_live_sessions,
+            },
         };
         Ok((options, authenticator))
     }
@@ -293,6 +322,9 @@ mod tests {
         assert!(parse(&["--client-id", "x", "--jwt-secret", &"k".repeat(32)]).validate().is_err());
         assert!(parse(&["--jwt-secret", "short"]).validate().is_err());
         assert!(parse(&["--client-secret", "s", "--dev"]).validate().is_err());
+        assert!(parse(&["--dev", "--admin-token", "short"]).validate().is_err());
+        assert!(parse(&["--dev", "--jwt-leeway-secs", "301"]).validate().is_err());
+        assert!(parse(&["--dev", "--admin-token", &"a".repeat(32)]).validate().is_ok());
     }
 
     #[test]

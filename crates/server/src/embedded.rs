@@ -26,8 +26,8 @@ pub fn own_client(redirect_uri: &str) -> ClientRegistration {
     }
 }
 
-/// Starts the emulator on `127.0.0.1:0` with its storage in `{data_dir}/emulator`, with
-/// `client` registered next to the emulator's built-in dev client.
+/// Starts the emulator on `127.0.0.1:0` with its storage in `{data_dir}/emulator`, knowing only
+/// `client` (and, with `--dev` only, the emulator's well-known dev client as well).
 pub async fn spawn_emulator(config: &Config, client: ClientRegistration) -> Result<RunningEmulator, String> {
     let listener =
         tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("emulator: cannot listen: {e}"))?;
@@ -35,7 +35,7 @@ pub async fn spawn_emulator(config: &Config, client: ClientRegistration) -> Resu
         data_dir: config.data_dir.join("emulator"),
         fault_injection: config.emulator_fault_injection,
         graph_latency: Duration::from_millis(config.emulator_latency_ms),
-        clients: vec![ClientRegistration::dev(), client],
+        clients: if config.dev { vec![ClientRegistration::dev(), client] } else { vec![client] },
         ..EmulatorConfig::default()
     };
     onedrive_emulator::spawn(emulator, listener).await.map_err(|e| format!("emulator: {e}"))
@@ -61,7 +61,7 @@ pub async fn connect_account(state: &AppState) -> Result<(), ApiError> {
     let location = url::Url::parse(location).map_err(|_| ApiError::BadGateway)?;
     let param = |name: &str| location.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
     if let Some(error) = param("error") {
-        tracing::error!(%error, "authorize refused the dev client");
+        tracing::error!(error = %crate::logsafe::escaped(&error), "authorize refused the server's client");
         return Err(ApiError::BadGateway);
     }
     let (Some(code), Some(csrf)) = (param("code"), param("state")) else {

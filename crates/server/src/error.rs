@@ -35,6 +35,14 @@ pub enum ApiError {
     /// 413: the announced file (or the request body) is larger than allowed.
     #[error("{0}")]
     TooLarge(String),
+    /// 429: this user started too many uploads; retry after `retry_after` seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+        /// Which limit was hit.
+        message: String,
+    },
     /// 409: a name clash in the drive, or a state that forbids the action.
     #[error("{0}")]
     Conflict(String),
@@ -74,6 +82,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::AccountDisconnected | ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::BadGateway => StatusCode::BAD_GATEWAY,
@@ -91,6 +100,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. } => code,
             ApiError::TooLarge(_) => "too_large",
             ApiError::Conflict(_) => "conflict",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
             ApiError::AccountDisconnected => "account_disconnected",
             ApiError::Unavailable { .. } => "upstream_unavailable",
             ApiError::InsufficientStorage => "insufficient_storage",
@@ -117,7 +127,9 @@ impl IntoResponse for ApiError {
         if let ApiError::Unauthenticated(_) = self {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Unavailable { retry_after: Some(secs) } = self {
+        if let ApiError::Unavailable { retry_after: Some(secs) } | ApiError::TooManyRequests { retry_after: secs, .. } =
+            self
+        {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
@@ -137,6 +149,7 @@ mod tests {
             (ApiError::bad_request("invalid_filename", "x"), 400, "invalid_filename"),
             (ApiError::TooLarge("x".into()), 413, "too_large"),
             (ApiError::AccountDisconnected, 503, "account_disconnected"),
+            (ApiError::TooManyRequests { retry_after: 3, message: "x".into() }, 429, "too_many_requests"),
             (ApiError::Internal("secret detail".into()), 500, "internal"),
         ];
         for (err, status, code) in cases {

@@ -190,7 +190,8 @@ async fn error_from(response: Response) -> ApiError {
 /// What a Graph error status (and its codes, `a/b/c`) means for the browser. A 400 is the
 /// request's fault (an id or a name Graph refuses): the client's 400, never a 502.
 fn classify(status: StatusCode, codes: &str, retry_after: Option<u64>) -> ApiError {
-    tracing::debug!(status = status.as_u16(), %codes, "Graph error");
+    let shown = crate::logsafe::escaped(codes);
+    tracing::debug!(status = status.as_u16(), codes = %shown, "Graph error");
     match status {
         StatusCode::NOT_FOUND => ApiError::NotFound,
         StatusCode::CONFLICT => ApiError::Conflict("a file or folder with that name already exists".into()),
@@ -201,11 +202,11 @@ fn classify(status: StatusCode, codes: &str, retry_after: Option<u64>) -> ApiErr
             ApiError::Conflict("a file with that name already exists".into())
         }
         StatusCode::BAD_REQUEST => {
-            tracing::warn!(%codes, "Graph refused a request as invalid");
+            tracing::warn!(codes = %shown, "Graph refused a request as invalid");
             ApiError::bad_request("invalid_request", "OneDrive refused this request as invalid")
         }
         _ => {
-            tracing::warn!(status = status.as_u16(), %codes, "unexpected Graph error");
+            tracing::warn!(status = status.as_u16(), codes = %shown, "unexpected Graph error");
             ApiError::BadGateway
         }
     }

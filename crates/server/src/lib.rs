@@ -5,6 +5,8 @@ pub mod config;
 pub mod embedded;
 pub mod error;
 pub mod graph;
+pub mod limits;
+pub mod logsafe;
 pub mod names;
 pub mod oauth;
 pub mod routes;
@@ -27,8 +29,9 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use error::ApiError;
 pub use graph::GraphClient;
+pub use limits::{LimitStore, MemoryLimitStore, SessionLimits};
 pub use names::UserId;
-pub use oauth::OAuthFlow;
+pub use oauth::{AdminToken, OAuthFlow};
 pub use tokens::{AccountStatus, OAuthSettings, TokenManager};
 pub use users::{AuthFuture, Authenticator, JwtAuthenticator, JwtIssuer, User};
 
@@ -84,6 +87,10 @@ pub struct Options {
     pub pkg: Option<PathBuf>,
     /// `Some(issuer)` enables `/dev/token` and `/dev/info` and loopback CORS origins.
     pub dev_issuer: Option<JwtIssuer>,
+    /// The operator's bearer secret for `/auth/login` and `/auth/disconnect` (none: connect URLs only).
+    pub admin_token: Option<oauth::AdminToken>,
+    /// Per-user limits on upload-session creation.
+    pub session_limits: SessionLimits,
 }
 
 impl std::fmt::Debug for JwtIssuer {
@@ -97,6 +104,7 @@ struct Inner {
     graph: GraphClient,
     oauth: OAuthFlow,
     authenticator: Arc<dyn Authenticator>,
+    limits: Arc<dyn LimitStore>,
     /// (connection, app folder id, app folder path) once known; the mutex makes the lookup single-flight.
     approot: std::sync::RwLock<Option<(u64, Arc<AppRoot>)>>,
     approot_lookup: tokio::sync::Mutex<()>,
@@ -148,6 +156,7 @@ impl AppState {
             oauth: OAuthFlow::new(tokens),
             graph,
             authenticator,
+            limits: Arc::new(MemoryLimitStore::default()),
             approot: std::sync::RwLock::new(None),
             approot_lookup: tokio::sync::Mutex::new(()),
             folder_ids,
@@ -178,6 +187,11 @@ impl AppState {
     /// The user authenticator.
     pub fn authenticator(&self) -> &dyn Authenticator {
         &*self.0.authenticator
+    }
+
+    /// Where the per-user session counters live.
+    pub fn limits(&self) -> &dyn LimitStore {
+        &*self.0.limits
     }
 
     /// The app folder's id and its full path as Graph writes `parentReference.path`
@@ -251,6 +265,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/cloud/file/{id}/link", post(routes::files::link))
         .route("/healthz", get(routes::health::healthz))
         .route("/auth/login", get(oauth::login))
+        .route("/auth/disconnect", post(oauth::disconnect))
         .route(&options.callback_path, get(oauth::callback));
     if options.dev_issuer.is_some() {
         router = router.route("/dev/token", get(routes::dev::token)).route("/dev/info", get(routes::dev::info));
@@ -274,6 +289,8 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
         }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost: a client request id that could forge log fields is dropped (and regenerated).
+        .layer(axum::middleware::map_request(logsafe::drop_unsafe_request_id))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 use onedrive_upload_server::config::Config;
-use onedrive_upload_server::{app, embedded, AppState, Mode};
+use onedrive_upload_server::{app, embedded, oauth, AppState, Mode};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -25,6 +25,9 @@ async fn main() {
 
 async fn run(config: Config) -> Result<(), String> {
     config.validate()?;
+    onedrive_upload_server::tokens::create_private_dir(&config.data_dir)
+        .await
+        .map_err(|e| format!("cannot create the data directory {}: {e}", config.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
@@ -49,9 +52,10 @@ async fn run(config: Config) -> Result<(), String> {
             .await
             .map_err(|e| format!("could not connect to the embedded emulator: {e}"))?;
         tracing::info!(emulator = emulator_url.as_deref().unwrap_or(""), "embedded OneDrive emulator connected");
-    } else if state.tokens().status() != onedrive_upload_server::AccountStatus::Connected {
-        tracing::warn!("the OneDrive account is not connected: visit http://{local}/auth/login");
     }
+    // While the account is not connected, the log carries a one-time connect URL for the operator.
+    oauth::announce_connect_url(&state);
+    let announcer = oauth::spawn_connect_announcer(state.clone());
     let router = app(state);
     {
         let mut out = std::io::stdout().lock();
@@ -59,6 +63,7 @@ async fn run(config: Config) -> Result<(), String> {
         let _ = out.flush();
     }
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    announcer.abort();
     tracing::info!("shutting down");
     if let Some(emulator) = emulator {
         emulator.shutdown().await;

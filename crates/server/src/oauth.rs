@@ -1,9 +1,14 @@
-//! Connecting the OneDrive account: authorization-code flow with `state` (CSRF) and PKCE S256.
+//! Connecting the OneDrive account: operator only; authorization-code flow with `state` (CSRF) and PKCE S256.
 //!
-//! `GET /auth/login` stores a fresh `state` with its PKCE verifier (10-minute expiry, single
-//! use), sets the same `state` in an HttpOnly cookie and redirects to the authorize URL.
-//! The callback checks the cookie and the stored `state`, then redeems the code. Embedded
-//! mode runs [`OAuthFlow::begin`] and [`OAuthFlow::complete`] itself, without a browser.
+//! Only the operator may start a login: with the one-time connect URL the server logs while the
+//! account is not connected (`/auth/login?connect=CODE`, single use, [`CONNECT_TTL`]), or with
+//! `Authorization: Bearer <admin token>` (`--admin-token`). Anyone else gets a 401 before
+//! anything reaches the identity platform. `GET /auth/login` then stores a fresh `state` with its
+//! PKCE verifier (10-minute expiry, single use), sets the same `state` in an HttpOnly cookie and
+//! redirects to the authorize URL. The callback checks the cookie and the stored `state` (so it
+//! completes only logins the operator started), then redeems the code. `POST /auth/disconnect`
+//! (admin token) forgets the account so that another can be connected. Embedded mode runs
+//! [`OAuthFlow::begin`] and [`OAuthFlow::complete`] itself, without a browser.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,12 +17,42 @@ use std::time::{Duration, Instant};
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
 use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
 use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::logsafe::escaped;
 use crate::tokens::{AccountStatus, TokenManager};
 use crate::AppState;
+
+/// How long a logged connect URL stays usable.
+pub const CONNECT_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The operator's secret for automation (`--admin-token`): redacted in `Debug`, compared by digest.
+#[derive(Clone)]
+pub struct AdminToken([u8; 32]);
+
+impl AdminToken {
+    /// Wraps the configured secret.
+    pub fn new(secret: &str) -> Self {
+        AdminToken(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Whether `presented` is the secret (digests compared, so timing says nothing about it).
+    pub fn matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        digest.iter().zip(self.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(<redacted>)")
+    }
+}
 
 /// How long a login may take between `/auth/login` and the callback.
 pub const STATE_TTL: Duration = Duration::from_secs(600);
@@ -31,16 +66,43 @@ struct Pending {
     created: Instant,
 }
 
-/// Pending logins and the token manager they end in.
+/// Pending logins, the live connect code, and the token manager they end in.
 pub struct OAuthFlow {
     tokens: Arc<TokenManager>,
     pending: Mutex<HashMap<String, Pending>>,
+    /// Digest of the one live connect code, and when it was issued.
+    connect: Mutex<Option<([u8; 32], Instant)>>,
 }
 
 impl OAuthFlow {
     /// A flow storing its tokens in `tokens`.
     pub fn new(tokens: Arc<TokenManager>) -> Self {
-        OAuthFlow { tokens, pending: Mutex::new(HashMap::new()) }
+        OAuthFlow { tokens, pending: Mutex::new(HashMap::new()), connect: Mutex::new(None) }
+    }
+
+    /// Issues a fresh connect code (the previous one stops working): give it to the operator only.
+    pub fn issue_connect_code(&self) -> String {
+        let code = hex::encode(rand::random::<[u8; 24]>());
+        *self.connect.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Sha256::digest(code.as_bytes()).into(), Instant::now()));
+        code
+    }
+
+    /// Whether a connect code is issued and not yet used nor expired.
+    pub fn has_live_connect_code(&self) -> bool {
+        matches!(&*self.connect.lock().unwrap_or_else(|e| e.into_inner()), Some((_, at)) if at.elapsed() < CONNECT_TTL)
+    }
+
+    /// Consumes the connect code if `presented` is it and it is fresh.
+    fn take_connect_code(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        let mut connect = self.connect.lock().unwrap_or_else(|e| e.into_inner());
+        let ok = matches!(&*connect, Some((d, at)) if at.elapsed() < CONNECT_TTL
+            && d.iter().zip(digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
+        if ok {
+            *connect = None;
+        }
+        ok
     }
 
     /// Starts a login: returns the authorize URL and the `state` it carries.
@@ -77,16 +139,77 @@ impl OAuthFlow {
                 ))
             }
         };
-        self.tokens.exchange_code(code.to_owned(), pending.verifier).await
+        self.tokens.exchange_code(code.to_owned(), pending.verifier).await?;
+        *self.connect.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
     }
 }
 
-/// `GET /auth/login`: redirect to the identity platform (refused while the account is connected).
-pub async fn login(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// The connect URL for `code`: the public origin of the redirect URI (where the operator's browser
+/// reaches this server) + `/auth/login?connect=CODE`.
+pub fn connect_url(redirect_uri: &str, code: &str) -> String {
+    let origin = url::Url::parse(redirect_uri).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    format!("{origin}/auth/login?connect={code}")
+}
+
+/// Logs a fresh connect URL when the account is not connected and no live one was logged; `true` if it did.
+pub fn announce_connect_url(state: &AppState) -> bool {
+    if state.tokens().status() == AccountStatus::Connected || state.oauth().has_live_connect_code() {
+        return false;
+    }
+    let code = state.oauth().issue_connect_code();
+    let url = connect_url(&state.options().oauth.redirect_uri, &code);
+    tracing::warn!(
+        connect_url = %url,
+        valid_for_secs = CONNECT_TTL.as_secs(),
+        "the OneDrive account is not connected: the operator connects it by opening this one-time URL"
+    );
+    true
+}
+
+/// Runs [`announce_connect_url`] now and then every second, for as long as the returned task lives.
+pub fn spawn_connect_announcer(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            announce_connect_url(&state);
+        }
+    })
+}
+
+/// The query of `/auth/login`.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    connect: Option<String>,
+}
+
+/// Whether the request carries the admin token.
+fn has_admin_token(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(admin) = &state.options().admin_token else { return false };
+    crate::users::bearer(headers).is_ok_and(|token| admin.matches(token))
+}
+
+/// `GET /auth/login?connect=CODE` (or with the admin token): redirect the operator to the identity
+/// platform. Refused to anyone else, and while the account is connected.
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<LoginQuery>,
+) -> Result<Response, ApiError> {
+    let operator = has_admin_token(&state, &headers)
+        || query.connect.as_deref().is_some_and(|code| state.oauth().take_connect_code(code));
+    if !operator {
+        return Err(ApiError::Unauthenticated(
+            "only the operator connects the OneDrive account: open the one-time connect URL from the server log, \
+             or send the admin token"
+                .into(),
+        ));
+    }
     if state.tokens().status() == AccountStatus::Connected {
         return Err(ApiError::Conflict(
-            "the OneDrive account is already connected; to switch accounts stop the server and delete its token file"
-                .into(),
+            "the OneDrive account is already connected; to switch accounts, POST /auth/disconnect first".into(),
         ));
     }
     let (url, csrf) = state.oauth().begin();
@@ -95,6 +218,24 @@ pub async fn login(State(state): State<AppState>) -> Result<Response, ApiError> 
         StatusCode::FOUND,
         [(header::LOCATION, url.to_string()), (header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())],
     )
+        .into_response())
+}
+
+/// `POST /auth/disconnect` (admin token): forgets the account and removes the token file; the server
+/// then logs a connect URL for the next one.
+pub async fn disconnect(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    if state.options().admin_token.is_none() {
+        return Err(ApiError::Forbidden(
+            "disconnecting needs the server started with --admin-token; otherwise stop it, delete its token file \
+             and start it again"
+                .into(),
+        ));
+    }
+    if !has_admin_token(&state, &headers) {
+        return Err(ApiError::Unauthenticated("only the operator disconnects the account: send the admin token".into()));
+    }
+    state.tokens().disconnect().await;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({"account": AccountStatus::NotConnected.as_str()})))
         .into_response())
 }
 
@@ -126,8 +267,13 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     if let Some(error) = query.error {
-        tracing::warn!(%error, description = query.error_description.as_deref().unwrap_or(""), "login refused by the identity platform");
-        return Err(ApiError::bad_request("login_failed", format!("the identity platform answered {error}")));
+        let description = query.error_description.as_deref().unwrap_or("");
+        tracing::warn!(
+            error = %escaped(&error),
+            description = %escaped(description),
+            "login refused by the identity platform"
+        );
+        return Err(ApiError::bad_request("login_failed", format!("the identity platform answered {}", escaped(&error))));
     }
     let (Some(code), Some(csrf)) = (query.code, query.state) else {
         return Err(ApiError::bad_request("invalid_callback", "the callback needs code and state"));
@@ -160,6 +306,16 @@ mod tests {
         h.insert(header::COOKIE, HeaderValue::from_static("a=1; odu_oauth_state=xyz; b=2"));
         assert_eq!(state_cookie(&h), Some("xyz"));
         assert_eq!(state_cookie(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn admin_token_and_connect_urls() {
+        let admin = AdminToken::new("a-long-operator-secret-0123456789");
+        assert!(admin.matches("a-long-operator-secret-0123456789"));
+        assert!(!admin.matches("a-long-operator-secret-012345678"));
+        assert!(!format!("{admin:?}").contains("operator"));
+        assert_eq!(connect_url("https://site.example/auth/cb", "c0de"), "https://site.example/auth/login?connect=c0de");
+        assert_eq!(connect_url("http://127.0.0.1:8000/getAToken", "x"), "http://127.0.0.1:8000/auth/login?connect=x");
     }
 
     #[test]

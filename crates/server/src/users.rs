@@ -34,9 +34,16 @@ pub struct Claims {
     /// Issued at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<u64>,
+    /// Not before, seconds since the Unix epoch (checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
 }
 
-/// Verifies `Authorization: Bearer <JWT>` (HS256 secret, or RS256/ES256 public key), `exp` required.
+/// Clock skew tolerated on `exp` and `nbf` unless [`JwtAuthenticator::with_leeway`] says otherwise.
+pub const DEFAULT_LEEWAY_SECS: u64 = 5;
+
+/// Verifies `Authorization: Bearer <JWT>` (HS256 secret, or RS256/ES256 public key): `exp` required,
+/// `nbf` checked when present, both with a few seconds of leeway.
 pub struct JwtAuthenticator {
     key: DecodingKey,
     validation: Validation,
@@ -61,10 +68,17 @@ impl JwtAuthenticator {
 
     fn with_key(key: DecodingKey, algorithm: Algorithm) -> Self {
         let mut validation = Validation::new(algorithm);
-        validation.leeway = 30;
+        validation.leeway = DEFAULT_LEEWAY_SECS;
+        validation.validate_nbf = true;
         validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp", "sub"]);
         JwtAuthenticator { key, validation }
+    }
+
+    /// Tolerates this much clock skew on `exp` and `nbf`, in seconds.
+    pub fn with_leeway(mut self, secs: u64) -> Self {
+        self.validation.leeway = secs;
+        self
     }
 
     /// Also requires this `iss`.
@@ -86,6 +100,7 @@ impl JwtAuthenticator {
             use jsonwebtoken::errors::ErrorKind;
             ApiError::Unauthenticated(match e.kind() {
                 ErrorKind::ExpiredSignature => "the bearer token has expired".into(),
+                ErrorKind::ImmatureSignature => "the bearer token is not valid yet".into(),
                 ErrorKind::InvalidSignature => "the bearer token's signature is invalid".into(),
                 _ => "the bearer token is invalid".into(),
             })
@@ -127,7 +142,7 @@ impl JwtIssuer {
     /// A token for `user` valid for `ttl_secs` from now (negative = already expired).
     pub fn issue(&self, user: &UserId, ttl_secs: i64) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let claims = Claims { sub: user.as_str().to_owned(), exp: now.saturating_add_signed(ttl_secs), iat: Some(now) };
+        let claims = Claims { sub: user.as_str().to_owned(), exp: now.saturating_add_signed(ttl_secs), iat: Some(now), nbf: None };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key).expect("HS256 encoding cannot fail")
     }
 }
@@ -171,9 +186,26 @@ mod tests {
         assert!(auth.authenticate(&headers("Bearer ")).await.is_err());
         assert!(auth.authenticate(&HeaderMap::new()).await.is_err());
         let hostile = JwtIssuer { key: EncodingKey::from_secret(b"secret") };
-        let claims = Claims { sub: "../bob".into(), exp: u64::MAX / 2, iat: None };
+        let claims = Claims { sub: "../bob".into(), exp: u64::MAX / 2, iat: None, nbf: None };
         let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &hostile.key).unwrap();
         assert_eq!(auth.authenticate(&headers(&format!("Bearer {t}"))).await.unwrap_err().code(), "unauthenticated");
+    }
+
+    #[test]
+    fn nbf_and_exp_leeway_is_a_few_seconds() {
+        let key = EncodingKey::from_secret(b"secret");
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        let token = |exp: u64, nbf: Option<u64>| {
+            let claims = Claims { sub: "alice".into(), exp, iat: None, nbf };
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+        };
+        let auth = JwtAuthenticator::hs256(b"secret");
+        assert!(auth.verify(&token(now + 60, Some(now))).is_ok());
+        assert!(auth.verify(&token(now + 60, Some(now + 60))).unwrap_err().to_string().contains("not valid yet"));
+        assert!(auth.verify(&token(now - 10, None)).is_err(), "10 s past exp");
+        assert!(auth.verify(&token(now - 2, None)).is_ok(), "within the default leeway");
+        let lax = JwtAuthenticator::hs256(b"secret").with_leeway(60);
+        assert!(lax.verify(&token(now - 30, None)).is_ok());
     }
 
     #[test]

@@ -3,8 +3,24 @@
 
 use onedrive_upload_core::QuickXorHash;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// Mode of every file the emulator writes (uploaded bytes are private to its user).
+pub const FILE_MODE: u32 = 0o600;
+
+/// Creates `dir` (and parents) if missing and makes it 0700, whatever the umask.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+}
+
+/// Opens a file for writing, creating it 0600 when `create` (the mode of an existing file is kept).
+pub fn open_private(path: &Path, create: bool, create_new: bool) -> io::Result<File> {
+    OpenOptions::new().write(true).create(create).create_new(create_new).truncate(false).mode(FILE_MODE).open(path)
+}
 
 /// The two data directories.
 #[derive(Debug, Clone)]
@@ -14,12 +30,12 @@ pub struct Blobs {
 }
 
 impl Blobs {
-    /// Creates `data_dir/blobs` and `data_dir/sessions` if missing.
+    /// Creates `data_dir/blobs` and `data_dir/sessions` (0700) if missing.
     pub fn open(data_dir: &Path) -> io::Result<Blobs> {
         let blobs = data_dir.join("blobs");
         let parts = data_dir.join("sessions");
-        std::fs::create_dir_all(&blobs)?;
-        std::fs::create_dir_all(&parts)?;
+        create_private_dir(&blobs)?;
+        create_private_dir(&parts)?;
         Ok(Blobs { blobs, parts })
     }
 
@@ -36,7 +52,7 @@ impl Blobs {
     /// Creates an empty part file (simple uploads; sessions get theirs from the first
     /// fragment, so creating a session touches no file).
     pub fn create_part(&self, session_id: &str) -> io::Result<()> {
-        OpenOptions::new().write(true).create_new(true).open(self.part_path(session_id)).map(drop)
+        open_private(&self.part_path(session_id), false, true).map(drop)
     }
 
     /// Removes a session's part file (missing is fine).
@@ -73,8 +89,11 @@ impl Blobs {
     /// Writes a complete file straight to `blobs/{blob}` durably (simple upload of small bodies).
     pub fn write_blob(&self, blob: &str, bytes: &[u8]) -> io::Result<()> {
         let tmp = self.parts.join(format!("{blob}.simple"));
-        std::fs::write(&tmp, bytes)?;
-        File::open(&tmp)?.sync_all()?;
+        let mut file = open_private(&tmp, true, false)?;
+        file.set_len(0)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
         std::fs::rename(&tmp, self.blob_path(blob))?;
         sync_dir(&self.blobs)
     }

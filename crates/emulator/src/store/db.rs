@@ -83,7 +83,18 @@ impl Db {
     /// Opens (creating if needed) `path`, applies the schema and starts the database thread
     /// (it ends when the last clone of this `Db` is dropped).
     pub fn open(path: &Path) -> Result<Db, EmulatorError> {
+        // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the same mode.
+        crate::store::blobs::open_private(path, true, false)?;
         let conn = Connection::open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut file = path.as_os_str().to_owned();
+            file.push(suffix);
+            let file = std::path::PathBuf::from(file);
+            if file.exists() {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(crate::store::blobs::FILE_MODE))?;
+            }
+        }
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -5,7 +5,6 @@
 use axum::body::{Body, Bytes};
 use futures_util::StreamExt;
 use onedrive_upload_core::QuickXorHash;
-use std::fs::OpenOptions;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
@@ -123,7 +122,7 @@ fn write_frames(
 ) -> io::Result<(QuickXorHash, u64)> {
     // A session's part file is made by its first fragment (offset 0); later fragments
     // need the file their predecessors wrote.
-    let mut file = OpenOptions::new().write(true).create(offset == 0).truncate(false).open(path)?;
+    let mut file = crate::store::blobs::open_private(&path, offset == 0, false)?;
     file.seek(SeekFrom::Start(offset))?;
     let mut written = 0u64;
     loop {

@@ -4,12 +4,15 @@
 //! `parentReference.path`), never from what the client says: `temp/{user}/` is the
 //! user's own; files in a configured feature folder are readable by every user.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::names::validate_item_id;
+use onedrive_upload_core::time;
 use onedrive_upload_core::protocol::{
     ConflictBehavior, CreateUploadSessionRequest, DriveItem, NewFileRequest, UploadSessionItem,
 };
@@ -19,6 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::limits;
 use crate::names::{validate_filename, UserId};
 use crate::users::User;
 use crate::{AppState, FolderSlot};
@@ -123,6 +127,11 @@ pub async fn create(
     if request.size > max {
         return Err(ApiError::TooLarge(format!("files may not be larger than {max} bytes")));
     }
+    let now = std::time::SystemTime::now();
+    let admission = state
+        .limits()
+        .admit(user.as_str(), now, request.size > 0, &state.options().session_limits)
+        .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
     let folder = user.folder();
     let segments = ["temp", folder.as_str(), request.filename.as_str()];
     if request.size == 0 {
@@ -138,7 +147,16 @@ pub async fn create(
         }),
         defer_commit: false,
     };
-    let session = state.graph().create_upload_session(&segments, &body).await?;
+    let session = match state.graph().create_upload_session(&segments, &body).await {
+        Ok(session) => session,
+        Err(e) => {
+            state.limits().settle(&admission, None);
+            return Err(e);
+        }
+    };
+    let expires = session.expiration_date_time.as_deref().and_then(|t| time::parse_millis(t).ok());
+    let until = expires.and_then(|ms| u64::try_from(ms).ok()).map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+    state.limits().settle(&admission, Some(until.unwrap_or(now + limits::MAX_LIVE_SPAN)));
     tracing::info!(user = %user, size = request.size, "upload session created");
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response())
 }

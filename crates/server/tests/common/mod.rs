@@ -43,6 +43,8 @@ pub fn options(base: &str, dir: &Path, client_id: &str, client_secret: &str) -> 
         www: None,
         pkg: None,
         dev_issuer: Some(JwtIssuer::hs256(SECRET)),
+        admin_token: None,
+        session_limits: Default::default(),
     }
 }
 

@@ -1,0 +1,177 @@
+//! Per-user limits on upload-session creation: a rate (sessions per minute) and a number of live
+//! sessions, so that one user cannot spend the whole site's Graph budget (every user shares one
+//! account, and Graph throttles per app and user).
+//!
+//! The counters sit behind [`LimitStore`] so that several server processes can later share them
+//! in a database (a row per creation: user, when, live until); [`MemoryLimitStore`] keeps them in
+//! this process. A session counts as live until Graph's `expirationDateTime`, at most
+//! [`MAX_LIVE_SPAN`] after its creation (the server does not see uploads finish).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// The rate window.
+pub const WINDOW: Duration = Duration::from_secs(60);
+/// Longest time a created session counts as live.
+pub const MAX_LIVE_SPAN: Duration = Duration::from_secs(15 * 60);
+
+/// The configured limits (0: no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Creations per user per minute.
+    pub per_minute: u32,
+    /// Live sessions per user.
+    pub max_live: u32,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        SessionLimits { per_minute: 60, max_live: 20 }
+    }
+}
+
+/// An admitted creation; hand it back to [`LimitStore::settle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admission {
+    /// The user it counts for.
+    pub user: String,
+    /// Its id in the store.
+    pub id: u64,
+}
+
+/// A refused creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// When a retry can succeed (whole seconds, at least 1).
+    pub retry_after: Duration,
+    /// Which limit was hit, for the user.
+    pub message: String,
+}
+
+/// Where the counters live.
+pub trait LimitStore: Send + Sync + 'static {
+    /// Admits one creation by `user` at `now` and counts it (as a live session too when `live`),
+    /// or says when to retry.
+    fn admit(&self, user: &str, now: SystemTime, live: bool, limits: &SessionLimits) -> Result<Admission, Refused>;
+    /// Settles an admitted creation: live until `until`, or not live at all (`None`: it failed).
+    fn settle(&self, admission: &Admission, until: Option<SystemTime>);
+}
+
+#[derive(Default)]
+struct Counters {
+    created: VecDeque<SystemTime>,
+    live: Vec<(u64, SystemTime)>,
+}
+
+impl Counters {
+    fn prune(&mut self, now: SystemTime) {
+        while self.created.front().is_some_and(|t| *t + WINDOW <= now) {
+            self.created.pop_front();
+        }
+        self.live.retain(|(_, until)| *until > now);
+    }
+}
+
+/// The counters in this process's memory.
+#[derive(Default)]
+pub struct MemoryLimitStore {
+    users: Mutex<(u64, HashMap<String, Counters>)>,
+}
+
+/// Whole seconds until `later`, at least 1.
+fn secs_until(now: SystemTime, later: SystemTime) -> Duration {
+    let d = later.duration_since(now).unwrap_or_default();
+    Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(Duration::from_secs(1))
+}
+
+impl LimitStore for MemoryLimitStore {
+    fn admit(&self, user: &str, now: SystemTime, live: bool, limits: &SessionLimits) -> Result<Admission, Refused> {
+        let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let (next_id, users) = &mut *guard;
+        if users.len() > 10_000 {
+            users.retain(|_, c| {
+                c.prune(now);
+                !c.created.is_empty() || !c.live.is_empty()
+            });
+        }
+        let counters = users.entry(user.to_owned()).or_default();
+        counters.prune(now);
+        if limits.per_minute > 0 && counters.created.len() >= limits.per_minute as usize {
+            let oldest = counters.created.front().copied().unwrap_or(now);
+            return Err(Refused {
+                retry_after: secs_until(now, oldest + WINDOW),
+                message: format!("at most {} uploads may be started per minute", limits.per_minute),
+            });
+        }
+        if live && limits.max_live > 0 && counters.live.len() >= limits.max_live as usize {
+            let first_end = counters.live.iter().map(|(_, until)| *until).min().unwrap_or(now);
+            return Err(Refused {
+                retry_after: secs_until(now, first_end),
+                message: format!("at most {} uploads may be in progress at once", limits.max_live),
+            });
+        }
+        *next_id += 1;
+        counters.created.push_back(now);
+        if live {
+            counters.live.push((*next_id, now + MAX_LIVE_SPAN));
+        }
+        Ok(Admission { user: user.to_owned(), id: *next_id })
+    }
+
+    fn settle(&self, admission: &Admission, until: Option<SystemTime>) {
+        let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(counters) = guard.1.get_mut(&admission.user) else { return };
+        match until {
+            None => counters.live.retain(|(id, _)| *id != admission.id),
+            Some(until) => {
+                for entry in counters.live.iter_mut().filter(|(id, _)| *id == admission.id) {
+                    entry.1 = entry.1.min(until);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    #[test]
+    fn rate_per_minute_per_user() {
+        let store = MemoryLimitStore::default();
+        let limits = SessionLimits { per_minute: 3, max_live: 0 };
+        for i in 0..3 {
+            store.admit("alice", at(i), true, &limits).unwrap();
+        }
+        let refused = store.admit("alice", at(10), true, &limits).unwrap_err();
+        assert_eq!(refused.retry_after, Duration::from_secs(50));
+        assert!(store.admit("bob", at(10), true, &limits).is_ok(), "per user");
+        assert!(store.admit("alice", at(60), false, &limits).is_ok(), "the oldest left the window");
+    }
+
+    #[test]
+    fn live_sessions_end_at_expiry_or_failure() {
+        let store = MemoryLimitStore::default();
+        let limits = SessionLimits { per_minute: 0, max_live: 2 };
+        let a = store.admit("alice", at(0), true, &limits).unwrap();
+        let b = store.admit("alice", at(0), true, &limits).unwrap();
+        assert!(store.admit("alice", at(1), false, &limits).is_ok(), "empty files are not live sessions");
+        let refused = store.admit("alice", at(1), true, &limits).unwrap_err();
+        assert_eq!(refused.retry_after, MAX_LIVE_SPAN - Duration::from_secs(1));
+        store.settle(&a, None);
+        let c = store.admit("alice", at(2), true, &limits).unwrap();
+        store.settle(&b, Some(at(100)));
+        store.settle(&c, Some(at(100_000)));
+        assert_eq!(store.admit("alice", at(3), true, &limits).unwrap_err().retry_after, Duration::from_secs(97));
+        assert!(store.admit("alice", at(100), true, &limits).is_ok());
+        let unlimited = SessionLimits { per_minute: 0, max_live: 0 };
+        for _ in 0..100 {
+            store.admit("carol", at(5), true, &unlimited).unwrap();
+        }
+    }
+}
