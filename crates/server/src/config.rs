@@ -287,10 +287,7 @@ impl Config {
             pkg: self.pkg.clone(),
             dev_issuer,
             admin_token: self.admin_token.as_deref().map(crate::oauth::AdminToken::new),
-            session_limits: SessionLimits {
-                per_minute: self.sessions_per_minute,
-                max_live: self.max_live_sessions,
-            },
+            session_limits: SessionLimits { per_minute: self.sessions_per_minute, max_live: self.max_live_sessions },
         };
         Ok((options, authenticator))
     }

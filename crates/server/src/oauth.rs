@@ -232,7 +232,9 @@ pub async fn disconnect(State(state): State<AppState>, headers: HeaderMap) -> Re
         ));
     }
     if !has_admin_token(&state, &headers) {
-        return Err(ApiError::Unauthenticated("only the operator disconnects the account: send the admin token".into()));
+        return Err(ApiError::Unauthenticated(
+            "only the operator disconnects the account: send the admin token".into(),
+        ));
     }
     state.tokens().disconnect().await;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(json!({"account": AccountStatus::NotConnected.as_str()})))
@@ -273,7 +275,10 @@ pub async fn callback(
             description = %escaped(description),
             "login refused by the identity platform"
         );
-        return Err(ApiError::bad_request("login_failed", format!("the identity platform answered {}", escaped(&error))));
+        return Err(ApiError::bad_request(
+            "login_failed",
+            format!("the identity platform answered {}", escaped(&error)),
+        ));
     }
     let (Some(code), Some(csrf)) = (query.code, query.state) else {
         return Err(ApiError::bad_request("invalid_callback", "the callback needs code and state"));

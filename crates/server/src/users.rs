@@ -142,7 +142,12 @@ impl JwtIssuer {
     /// A token for `user` valid for `ttl_secs` from now (negative = already expired).
     pub fn issue(&self, user: &UserId, ttl_secs: i64) -> String {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let claims = Claims { sub: user.as_str().to_owned(), exp: now.saturating_add_signed(ttl_secs), iat: Some(now), nbf: None };
+        let claims = Claims {
+            sub: user.as_str().to_owned(),
+            exp: now.saturating_add_signed(ttl_secs),
+            iat: Some(now),
+            nbf: None,
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key).expect("HS256 encoding cannot fail")
     }
 }

@@ -38,6 +38,9 @@ async fn connect_stores_tokens_0600_and_health_reports_it() {
     assert_eq!(health["account"], "connected");
     assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
     let (status, _, body) = call(&router, Method::GET, "/auth/login", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "only the operator logs in: {body}");
+    let code = state.oauth().issue_connect_code();
+    let (status, _, body) = call(&router, Method::GET, &format!("/auth/login?connect={code}"), None, None).await;
     assert_eq!(status, StatusCode::CONFLICT, "login refused while connected: {body}");
 }
 

@@ -41,6 +41,8 @@ async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
         .args([
             "--listen",
             "127.0.0.1:0",
+            "--admin-token",
+            "binary-test-admin-token-0123456789ab",
             "--client-id",
             "abc",
             "--client-secret",
@@ -63,7 +65,9 @@ async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
     assert_eq!(health["mode"], "microsoft");
     assert_eq!(health["account"], "not_connected");
     let login = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let response = login.get(format!("{base}/auth/login")).send().await.unwrap();
+    assert_eq!(login.get(format!("{base}/auth/login")).send().await.unwrap().status(), 401, "operator only");
+    let admin = "binary-test-admin-token-0123456789ab";
+    let response = login.get(format!("{base}/auth/login")).bearer_auth(admin).send().await.unwrap();
     assert_eq!(response.status(), 302);
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("https://login.microsoftonline.com/common/oauth2/v2.0/authorize?"));

@@ -232,7 +232,10 @@ async fn browser_login_flow_against_the_emulator() {
         (status, body["error"]["code"].as_str()),
         (StatusCode::SERVICE_UNAVAILABLE, Some("account_disconnected"))
     );
-    let login = r.http.get(format!("{}/auth/login", r.base)).send().await.unwrap();
+    let anonymous = r.http.get(format!("{}/auth/login", r.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "only the operator connects");
+    let code = r.state.oauth().issue_connect_code();
+    let login = r.http.get(format!("{}/auth/login?connect={code}", r.base)).send().await.unwrap();
     assert_eq!(login.status(), StatusCode::FOUND);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let authorize = login.headers()["location"].to_str().unwrap().to_owned();
@@ -280,7 +283,19 @@ async fn hundred_requests_at_expiry_make_one_token_request_at_the_emulator() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap();
     let data = dir.path().to_string_lossy().into_owned();
-    let config = Config::parse_from(["t", "--dev", "--listen", &local.to_string(), "--data-dir", &data]);
+    // No per-user session limits here: 100 sessions for one user at once.
+    let config = Config::parse_from([
+        "t",
+        "--dev",
+        "--listen",
+        &local.to_string(),
+        "--data-dir",
+        &data,
+        "--sessions-per-minute",
+        "0",
+        "--max-live-sessions",
+        "0",
+    ]);
     let (options, auth) = config.build(Some(&front_url), local).unwrap();
     let issuer = options.dev_issuer.clone().unwrap();
     let state = AppState::new(options, auth).unwrap();

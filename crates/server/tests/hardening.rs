@@ -86,7 +86,8 @@ async fn without_admin_token_disconnect_is_forbidden() {
     let dir = tempfile::tempdir().unwrap();
     let emulator = live::emulator(dir.path()).await;
     let server = Server::start(&live::microsoft_args(&emulator.base_url, &dir.path().join("data")), false);
-    let response = server.http.post(format!("{}/auth/disconnect", server.base)).bearer_auth(ADMIN).send().await.unwrap();
+    let response =
+        server.http.post(format!("{}/auth/disconnect", server.base)).bearer_auth(ADMIN).send().await.unwrap();
     assert_eq!(response.status(), 403);
     let body: Value = response.json().await.unwrap();
     assert!(body["error"]["message"].as_str().unwrap().contains("--admin-token"));
@@ -176,7 +177,8 @@ async fn data_at_rest_is_private_whatever_the_umask() {
     let server = Server::start(&["--listen", "127.0.0.1:0", "--data-dir", &path, "--dev"].map(String::from), true);
     server.wait_log("embedded OneDrive emulator connected", 0).await;
     // A committed file, a session in progress (with its first bytes) and a simple upload.
-    let token: Value = server.http.get(format!("{}/dev/token?user=alice", server.base)).send().await.unwrap().json().await.unwrap();
+    let token: Value =
+        server.http.get(format!("{}/dev/token?user=alice", server.base)).send().await.unwrap().json().await.unwrap();
     let token = token["token"].as_str().unwrap();
     for (name, size) in [("done.bin", 10), ("partial.bin", 20)] {
         let s: Value = server

@@ -89,7 +89,10 @@ async fn run(server: &Server, table: &str, rows: Vec<Row>) -> String {
         let body: Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null);
         let code_ok = r.code.is_none_or(|c| body["error"]["code"] == c);
         if !r.expect.contains(&status) || !code_ok {
-            failures.push(format!("  {}: {} {} -> {status} {body} (want {:?} {:?})", r.name, r.method, r.path, r.expect, r.code));
+            failures.push(format!(
+                "  {}: {} {} -> {status} {body} (want {:?} {:?})",
+                r.name, r.method, r.path, r.expect, r.code
+            ));
         }
     }
     if failures.is_empty() {
@@ -109,18 +112,32 @@ fn authentication(alice_file: &str) -> Vec<Row> {
         use base64::Engine;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
     };
-    let unsigned = format!("{}.{}.", b64(&json!({"alg": "none", "typ": "JWT"})), b64(&json!({"sub": "alice", "exp": now() + 600})));
+    let unsigned = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT"})),
+        b64(&json!({"sub": "alice", "exp": now() + 600}))
+    );
     let cases: Vec<(&str, Auth)> = vec![
         ("no header", Auth::None),
         ("Basic scheme", Auth::Header("Basic YWxpY2U6cHc=".into())),
         ("empty bearer", Auth::Header("Bearer ".into())),
         ("garbage token", Auth::Header("Bearer abc.def.ghi".into())),
-        ("forged signature", bearer(jwt_with("another-secret-of-at-least-32-bytes!!", Algorithm::HS256, &json!({"sub": "alice", "exp": now() + 600})))),
+        (
+            "forged signature",
+            bearer(jwt_with(
+                "another-secret-of-at-least-32-bytes!!",
+                Algorithm::HS256,
+                &json!({"sub": "alice", "exp": now() + 600}),
+            )),
+        ),
         ("expired 10 s ago (leeway 5 s)", hs(json!({"sub": "alice", "exp": now() - 10}))),
         ("expired an hour ago", hs(json!({"sub": "alice", "exp": now() - 3600}))),
         ("nbf a minute ahead", hs(json!({"sub": "alice", "exp": now() + 600, "nbf": now() + 60}))),
         ("alg none", bearer(unsigned)),
-        ("alg HS512 with the secret", bearer(jwt_with(JWT_SECRET, Algorithm::HS512, &json!({"sub": "alice", "exp": now() + 600})))),
+        (
+            "alg HS512 with the secret",
+            bearer(jwt_with(JWT_SECRET, Algorithm::HS512, &json!({"sub": "alice", "exp": now() + 600}))),
+        ),
         ("no exp", hs(json!({"sub": "alice"}))),
         ("no sub", hs(json!({"exp": now() + 600}))),
         ("sub ../bob", hs(json!({"sub": "../bob", "exp": now() + 600}))),
@@ -136,7 +153,13 @@ fn authentication(alice_file: &str) -> Vec<Row> {
         );
     }
     rows.push(row("control: a valid token", Method::GET, &get, Auth::User("alice"), &[200]));
-    rows.push(row("control: nbf now", Method::GET, &get, hs(json!({"sub": "alice", "exp": now() + 60, "nbf": now()})), &[200]));
+    rows.push(row(
+        "control: nbf now",
+        Method::GET,
+        &get,
+        hs(json!({"sub": "alice", "exp": now() + 60, "nbf": now()})),
+        &[200],
+    ));
     rows
 }
 
@@ -152,7 +175,13 @@ fn ownership(alice: &str, bob: &str, feature: &str) -> Vec<Row> {
         row("alice reads bob's", Method::GET, f(bob, ""), Auth::User("alice"), &[403]),
         row("alice deletes bob's", Method::DELETE, f(bob, ""), Auth::User("alice"), &[403]),
         row("a user whose id prefixes alice's", Method::GET, f(alice, ""), Auth::User("alic"), &[403]),
-        row("alice deletes her file once in a feature folder", Method::DELETE, f(feature, ""), Auth::User("alice"), &[403]),
+        row(
+            "alice deletes her file once in a feature folder",
+            Method::DELETE,
+            f(feature, ""),
+            Auth::User("alice"),
+            &[403],
+        ),
         row("bob moves a feature file", Method::POST, f(feature, "/move"), Auth::User("bob"), &[403]).json(move_body),
         row("unknown id", Method::GET, f("0123456789ABCDEF!1", ""), Auth::User("alice"), &[404]),
         row("control: bob reads a feature file", Method::GET, f(feature, ""), Auth::User("bob"), &[200]),
@@ -163,12 +192,47 @@ fn ownership(alice: &str, bob: &str, feature: &str) -> Vec<Row> {
 fn names() -> Vec<Row> {
     let long = "n".repeat(256);
     let hostile: Vec<&str> = vec![
-        "", ".", "..", "a/b", "a\\b", "a:b", "a*b", "a?b", "a|b", "a<b", "a>b", "a\"b", "CON", "con.txt", "LPT1.log",
-        "aux", "desktop.ini", ".lock", "~$doc.docx", "a_vti_b", "trailing.", "trailing ", " leading", "../up",
-        "ctrl\u{1}", "nl\nx", "cr\rx", "tab\tx", "nul\0x", "del\u{7f}", "esc\u{1b}[31m", &long,
+        "",
+        ".",
+        "..",
+        "a/b",
+        "a\\b",
+        "a:b",
+        "a*b",
+        "a?b",
+        "a|b",
+        "a<b",
+        "a>b",
+        "a\"b",
+        "CON",
+        "con.txt",
+        "LPT1.log",
+        "aux",
+        "desktop.ini",
+        ".lock",
+        "~$doc.docx",
+        "a_vti_b",
+        "trailing.",
+        "trailing ",
+        " leading",
+        "../up",
+        "ctrl\u{1}",
+        "nl\nx",
+        "cr\rx",
+        "tab\tx",
+        "nul\0x",
+        "del\u{7f}",
+        "esc\u{1b}[31m",
+        &long,
         // Unicode format characters and separators (invisible or direction-changing).
-        "evil\u{202e}txt.exe", "zw\u{200b}space", "\u{feff}bom.txt", "ls\u{2028}x", "ps\u{2029}x", "lrm\u{200e}x",
-        "wj\u{2060}x", "isolate\u{2066}x",
+        "evil\u{202e}txt.exe",
+        "zw\u{200b}space",
+        "\u{feff}bom.txt",
+        "ls\u{2028}x",
+        "ps\u{2029}x",
+        "lrm\u{200e}x",
+        "wj\u{2060}x",
+        "isolate\u{2066}x",
     ];
     let mut rows: Vec<Row> = hostile
         .into_iter()
@@ -179,17 +243,25 @@ fn names() -> Vec<Row> {
         })
         .collect();
     for ok in ["photo 1.jpg", "Übung – été.pdf", "日本語.txt"] {
-        rows.push(row(format!("control {ok:?}"), Method::POST, "/api/cloud/file", Auth::User("namer"), &[200]).json(json!({"filename": ok, "size": 10})));
+        rows.push(
+            row(format!("control {ok:?}"), Method::POST, "/api/cloud/file", Auth::User("namer"), &[200])
+                .json(json!({"filename": ok, "size": 10})),
+        );
     }
     rows
 }
 
 fn folders(alice: &str) -> Vec<Row> {
     let path = format!("/api/cloud/file/{alice}/move");
-    let mut rows: Vec<Row> = ["elsewhere", "../salon-photos", "salon-photos/..", "temp", "", "/", "salon-photos/x", "documents\u{202e}"]
-        .into_iter()
-        .map(|f| row(format!("folder {f:?}"), Method::POST, &path, Auth::User("alice"), &[400]).json(json!({"folder": f})).code("folder_not_allowed"))
-        .collect();
+    let mut rows: Vec<Row> =
+        ["elsewhere", "../salon-photos", "salon-photos/..", "temp", "", "/", "salon-photos/x", "documents\u{202e}"]
+            .into_iter()
+            .map(|f| {
+                row(format!("folder {f:?}"), Method::POST, &path, Auth::User("alice"), &[400])
+                    .json(json!({"folder": f}))
+                    .code("folder_not_allowed")
+            })
+            .collect();
     rows.push(row("folder missing", Method::POST, &path, Auth::User("alice"), &[400]).json(json!({})));
     rows.push(row("folder not a string", Method::POST, &path, Auth::User("alice"), &[400]).json(json!({"folder": 1})));
     rows
@@ -212,8 +284,13 @@ fn sizes() -> Vec<Row> {
                 .json(json!({"filename": "s.bin", "size": size})),
         );
     }
-    rows.push(row("missing", Method::POST, "/api/cloud/file", Auth::User("sizer"), &[400]).json(json!({"filename": "s.bin"})));
-    rows.push(row("control: the maximum", Method::POST, "/api/cloud/file", Auth::User("sizer"), &[200]).json(json!({"filename": "s.bin", "size": MAX_FILE_SIZE})));
+    rows.push(
+        row("missing", Method::POST, "/api/cloud/file", Auth::User("sizer"), &[400]).json(json!({"filename": "s.bin"})),
+    );
+    rows.push(
+        row("control: the maximum", Method::POST, "/api/cloud/file", Auth::User("sizer"), &[200])
+            .json(json!({"filename": "s.bin", "size": MAX_FILE_SIZE})),
+    );
     rows
 }
 
@@ -221,15 +298,28 @@ fn bodies(alice: &str) -> Vec<Row> {
     let create = "/api/cloud/file";
     let big = json!({"filename": "a.bin", "size": 1, "pad": "x".repeat(5000)}).to_string();
     vec![
-        row("no content type", Method::POST, create, Auth::User("bodies"), &[400]).raw(None, r#"{"filename":"a","size":1}"#).code("invalid_json"),
-        row("text/plain", Method::POST, create, Auth::User("bodies"), &[400]).raw(Some("text/plain"), r#"{"filename":"a","size":1}"#),
+        row("no content type", Method::POST, create, Auth::User("bodies"), &[400])
+            .raw(None, r#"{"filename":"a","size":1}"#)
+            .code("invalid_json"),
+        row("text/plain", Method::POST, create, Auth::User("bodies"), &[400])
+            .raw(Some("text/plain"), r#"{"filename":"a","size":1}"#),
         row("truncated JSON", Method::POST, create, Auth::User("bodies"), &[400]).raw(Some("application/json"), "{"),
         row("an array", Method::POST, create, Auth::User("bodies"), &[400]).raw(Some("application/json"), "[]"),
         row("empty", Method::POST, create, Auth::User("bodies"), &[400]).raw(Some("application/json"), ""),
-        row("lone surrogate", Method::POST, create, Auth::User("bodies"), &[400]).raw(Some("application/json"), r#"{"filename":"\ud800","size":1}"#),
-        row("over --max-body-bytes", Method::POST, create, Auth::User("bodies"), &[413]).raw(Some("application/json"), big.clone()),
-        row("move over --max-body-bytes", Method::POST, format!("/api/cloud/file/{alice}/move"), Auth::User("alice"), &[413]).raw(Some("application/json"), big),
-        row("move, not JSON", Method::POST, format!("/api/cloud/file/{alice}/move"), Auth::User("alice"), &[400]).raw(Some("application/json"), "folder=documents"),
+        row("lone surrogate", Method::POST, create, Auth::User("bodies"), &[400])
+            .raw(Some("application/json"), r#"{"filename":"\ud800","size":1}"#),
+        row("over --max-body-bytes", Method::POST, create, Auth::User("bodies"), &[413])
+            .raw(Some("application/json"), big.clone()),
+        row(
+            "move over --max-body-bytes",
+            Method::POST,
+            format!("/api/cloud/file/{alice}/move"),
+            Auth::User("alice"),
+            &[413],
+        )
+        .raw(Some("application/json"), big),
+        row("move, not JSON", Method::POST, format!("/api/cloud/file/{alice}/move"), Auth::User("alice"), &[400])
+            .raw(Some("application/json"), "folder=documents"),
         row("wrong method", Method::PUT, create, Auth::User("bodies"), &[405]),
     ]
 }
@@ -255,8 +345,16 @@ fn ids() -> Vec<Row> {
     ];
     let mut rows = Vec::new();
     for (name, id) in cases {
-        for (verb, method, suffix) in [("GET", Method::GET, ""), ("download", Method::GET, "/download"), ("DELETE", Method::DELETE, "")] {
-            rows.push(row(format!("{verb} {name}"), method, format!("/api/cloud/file/{id}{suffix}"), Auth::User("alice"), &[400, 404]));
+        for (verb, method, suffix) in
+            [("GET", Method::GET, ""), ("download", Method::GET, "/download"), ("DELETE", Method::DELETE, "")]
+        {
+            rows.push(row(
+                format!("{verb} {name}"),
+                method,
+                format!("/api/cloud/file/{id}{suffix}"),
+                Auth::User("alice"),
+                &[400, 404],
+            ));
         }
     }
     rows
@@ -268,15 +366,46 @@ fn oauth_callback() -> Vec<Row> {
         row("login with a wrong connect code", Method::GET, "/auth/login?connect=0123456789abcdef", Auth::None, &[401]),
         row("login with an empty connect code", Method::GET, "/auth/login?connect=", Auth::None, &[401]),
         row("login with a user's JWT", Method::GET, "/auth/login", Auth::User("alice"), &[401]),
-        row("login with a wrong admin token", Method::GET, "/auth/login", Auth::Header("Bearer wrong-admin-token-0123456789abcdef".into()), &[401]),
-        row("control: admin login while connected", Method::GET, "/auth/login", Auth::Header(format!("Bearer {ADMIN}")), &[409]),
+        row(
+            "login with a wrong admin token",
+            Method::GET,
+            "/auth/login",
+            Auth::Header("Bearer wrong-admin-token-0123456789abcdef".into()),
+            &[401],
+        ),
+        row(
+            "control: admin login while connected",
+            Method::GET,
+            "/auth/login",
+            Auth::Header(format!("Bearer {ADMIN}")),
+            &[409],
+        ),
         row("anonymous disconnect", Method::POST, "/auth/disconnect", Auth::None, &[401]),
         row("disconnect with a user's JWT", Method::POST, "/auth/disconnect", Auth::User("alice"), &[401]),
-        row("disconnect with a wrong admin token", Method::POST, "/auth/disconnect", Auth::Header("Bearer nope".into()), &[401]),
+        row(
+            "disconnect with a wrong admin token",
+            Method::POST,
+            "/auth/disconnect",
+            Auth::Header("Bearer nope".into()),
+            &[401],
+        ),
         row("disconnect by GET", Method::GET, "/auth/disconnect", Auth::Header(format!("Bearer {ADMIN}")), &[405]),
-        row("callback with an identity error", Method::GET, "/getAToken?error=access_denied&error_description=no", Auth::None, &[400]),
+        row(
+            "callback with an identity error",
+            Method::GET,
+            "/getAToken?error=access_denied&error_description=no",
+            Auth::None,
+            &[400],
+        ),
         row("callback without parameters", Method::GET, "/getAToken", Auth::None, &[400]),
-        row("callback, state never issued, with matching cookie", Method::GET, "/getAToken?code=x&state=y", Auth::None, &[400]).header("cookie", "odu_oauth_state=y"),
+        row(
+            "callback, state never issued, with matching cookie",
+            Method::GET,
+            "/getAToken?code=x&state=y",
+            Auth::None,
+            &[400],
+        )
+        .header("cookie", "odu_oauth_state=y"),
         row("callback without cookie", Method::GET, "/getAToken?code=x&state=y", Auth::None, &[400]),
         row("callback with a code only", Method::GET, "/getAToken?code=x", Auth::None, &[400]),
         row("callback with a hostile error", Method::GET, "/getAToken?error=x%0AFAKE%1B[31m", Auth::None, &[400]),
@@ -303,7 +432,9 @@ async fn cors(server: &Server) -> String {
         ("http://127.0.0.1:3000", false),
         ("http://localhost:8000", false),
     ] {
-        for (method, path) in [(Method::OPTIONS, "/api/cloud/file"), (Method::GET, "/healthz"), (Method::OPTIONS, "/auth/disconnect")] {
+        for (method, path) in
+            [(Method::OPTIONS, "/api/cloud/file"), (Method::GET, "/healthz"), (Method::OPTIONS, "/auth/disconnect")]
+        {
             let response = server
                 .http
                 .request(method.clone(), format!("{}{path}", server.base))
@@ -334,10 +465,17 @@ async fn refusal_matrix() {
     args.extend(["--admin-token".to_owned(), ADMIN.to_owned()]);
     let server = Server::start(&args, false);
     // Before the operator connects: nothing is served, and strangers cannot connect.
-    let before = run(&server, "not connected", vec![
-        row("anonymous login", Method::GET, "/auth/login", Auth::None, &[401]),
-        row("create", Method::POST, "/api/cloud/file", Auth::User("alice"), &[503]).json(json!({"filename": "a.bin", "size": 1})).code("account_disconnected"),
-    ]).await;
+    let before = run(
+        &server,
+        "not connected",
+        vec![
+            row("anonymous login", Method::GET, "/auth/login", Auth::None, &[401]),
+            row("create", Method::POST, "/api/cloud/file", Auth::User("alice"), &[503])
+                .json(json!({"filename": "a.bin", "size": 1}))
+                .code("account_disconnected"),
+        ],
+    )
+    .await;
     assert!(before.is_empty(), "{before}");
     server.connect().await;
 

@@ -83,7 +83,7 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["account"], "disconnected");
     assert!(health["action"].as_str().unwrap().contains("/auth/login"));
-    assert!(!dir.path().join("tokens.json").exists(), "dead refresh token removed");
+    assert!(!dir.path().join("tokens.json").exists(), "dead refresh token removed (on invalid_grant only)");
     // Still disconnected: no further token requests are made.
     let count = fake.state.token_requests.load(Ordering::SeqCst);
     let (status, _, _) = call(&app, Method::GET, "/api/cloud/file/ITEM1", Some("alice"), None).await;
@@ -92,7 +92,14 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
 
     // The operator reconnects through /auth/login like a browser would.
     fake.state.revoked.store(false, Ordering::SeqCst);
-    let login = app.clone().oneshot(Request::get("/auth/login").body(Body::empty()).unwrap()).await.unwrap();
+    let anonymous = app.clone().oneshot(Request::get("/auth/login").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "only the operator reconnects");
+    let code = state.oauth().issue_connect_code();
+    let login = app
+        .clone()
+        .oneshot(Request::get(format!("/auth/login?connect={code}")).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(login.status(), StatusCode::FOUND);
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     assert!(cookie.starts_with("odu_oauth_state="));

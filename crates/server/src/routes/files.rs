@@ -12,10 +12,10 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::names::validate_item_id;
-use onedrive_upload_core::time;
 use onedrive_upload_core::protocol::{
     ConflictBehavior, CreateUploadSessionRequest, DriveItem, NewFileRequest, UploadSessionItem,
 };
+use onedrive_upload_core::time;
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

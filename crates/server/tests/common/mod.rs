@@ -44,7 +44,8 @@ pub fn options(base: &str, dir: &Path, client_id: &str, client_secret: &str) -> 
         pkg: None,
         dev_issuer: Some(JwtIssuer::hs256(SECRET)),
         admin_token: None,
-        session_limits: Default::default(),
+        // No per-user session limits: some tests create 100 sessions for one user at once.
+        session_limits: onedrive_upload_server::SessionLimits { per_minute: 0, max_live: 0 },
     }
 }
 
