@@ -132,8 +132,19 @@ pub(crate) struct FolderSlot {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    /// Builds the state: loads the token file, prepares the Graph client and the OAuth flow.
+    /// Builds the state: loads the token file, prepares the Graph client and the OAuth flow; the
+    /// per-user session counters are kept in memory.
     pub fn new(options: Options, authenticator: Arc<dyn Authenticator>) -> Result<AppState, String> {
+        Self::with_limit_store(options, authenticator, Arc::new(MemoryLimitStore::default()))
+    }
+
+    /// [`AppState::new`] with the per-user session counters kept in `limits` (e.g. a database
+    /// shared by several servers).
+    pub fn with_limit_store(
+        options: Options,
+        authenticator: Arc<dyn Authenticator>,
+        limits: Arc<dyn LimitStore>,
+    ) -> Result<AppState, String> {
         for folder in &options.folders {
             names::validate_folder(folder)?;
         }
@@ -157,7 +168,7 @@ impl AppState {
             oauth: OAuthFlow::new(tokens),
             graph,
             authenticator,
-            limits: Arc::new(MemoryLimitStore::default()),
+            limits,
             approot: std::sync::RwLock::new(None),
             approot_lookup: tokio::sync::Mutex::new(()),
             folder_ids,
@@ -284,11 +295,16 @@ pub fn app(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
         .layer(cors(&options))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            // The path only: a callback's query carries the authorization code.
-            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
-        }).on_response(DefaultOnResponse::new().level(tracing::Level::INFO)))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // The path only: a callback's query carries the authorization code.
+                    let path = logsafe::escaped(request.uri().path());
+                    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Outermost: a client request id that could forge log fields is dropped (and regenerated).
         .layer(axum::middleware::map_request(logsafe::drop_unsafe_request_id))

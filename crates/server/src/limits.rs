@@ -8,6 +8,8 @@
 //! [`MAX_LIVE_SPAN`] after its creation (the server does not see uploads finish).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -49,13 +51,23 @@ pub struct Refused {
     pub message: String,
 }
 
-/// Where the counters live.
+/// The future a [`LimitStore`] answers with (a database round trip, or an immediate answer).
+pub type LimitFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the counters live: this process's memory ([`MemoryLimitStore`]), or later a database
+/// shared by several servers (a row per creation: id, user, created at, live until).
 pub trait LimitStore: Send + Sync + 'static {
     /// Admits one creation by `user` at `now` and counts it (as a live session too when `live`),
-    /// or says when to retry.
-    fn admit(&self, user: &str, now: SystemTime, live: bool, limits: &SessionLimits) -> Result<Admission, Refused>;
+    /// or says when to retry. Refused attempts are not counted.
+    fn admit<'a>(
+        &'a self,
+        user: &'a str,
+        now: SystemTime,
+        live: bool,
+        limits: &'a SessionLimits,
+    ) -> LimitFuture<'a, Result<Admission, Refused>>;
     /// Settles an admitted creation: live until `until`, or not live at all (`None`: it failed).
-    fn settle(&self, admission: &Admission, until: Option<SystemTime>);
+    fn settle<'a>(&'a self, admission: &'a Admission, until: Option<SystemTime>) -> LimitFuture<'a, ()>;
 }
 
 #[derive(Default)]
@@ -86,7 +98,31 @@ fn secs_until(now: SystemTime, later: SystemTime) -> Duration {
 }
 
 impl LimitStore for MemoryLimitStore {
-    fn admit(&self, user: &str, now: SystemTime, live: bool, limits: &SessionLimits) -> Result<Admission, Refused> {
+    fn admit<'a>(
+        &'a self,
+        user: &'a str,
+        now: SystemTime,
+        live: bool,
+        limits: &'a SessionLimits,
+    ) -> LimitFuture<'a, Result<Admission, Refused>> {
+        Box::pin(std::future::ready(self.admit_now(user, now, live, limits)))
+    }
+
+    fn settle<'a>(&'a self, admission: &'a Admission, until: Option<SystemTime>) -> LimitFuture<'a, ()> {
+        self.settle_now(admission, until);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl MemoryLimitStore {
+    /// [`LimitStore::admit`], synchronously.
+    pub fn admit_now(
+        &self,
+        user: &str,
+        now: SystemTime,
+        live: bool,
+        limits: &SessionLimits,
+    ) -> Result<Admission, Refused> {
         let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let (next_id, users) = &mut *guard;
         if users.len() > 10_000 {
@@ -119,7 +155,8 @@ impl LimitStore for MemoryLimitStore {
         Ok(Admission { user: user.to_owned(), id: *next_id })
     }
 
-    fn settle(&self, admission: &Admission, until: Option<SystemTime>) {
+    /// [`LimitStore::settle`], synchronously.
+    pub fn settle_now(&self, admission: &Admission, until: Option<SystemTime>) {
         let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let Some(counters) = guard.1.get_mut(&admission.user) else { return };
         match until {
@@ -146,32 +183,32 @@ mod tests {
         let store = MemoryLimitStore::default();
         let limits = SessionLimits { per_minute: 3, max_live: 0 };
         for i in 0..3 {
-            store.admit("alice", at(i), true, &limits).unwrap();
+            store.admit_now("alice", at(i), true, &limits).unwrap();
         }
-        let refused = store.admit("alice", at(10), true, &limits).unwrap_err();
+        let refused = store.admit_now("alice", at(10), true, &limits).unwrap_err();
         assert_eq!(refused.retry_after, Duration::from_secs(50));
-        assert!(store.admit("bob", at(10), true, &limits).is_ok(), "per user");
-        assert!(store.admit("alice", at(60), false, &limits).is_ok(), "the oldest left the window");
+        assert!(store.admit_now("bob", at(10), true, &limits).is_ok(), "per user");
+        assert!(store.admit_now("alice", at(60), false, &limits).is_ok(), "the oldest left the window");
     }
 
     #[test]
     fn live_sessions_end_at_expiry_or_failure() {
         let store = MemoryLimitStore::default();
         let limits = SessionLimits { per_minute: 0, max_live: 2 };
-        let a = store.admit("alice", at(0), true, &limits).unwrap();
-        let b = store.admit("alice", at(0), true, &limits).unwrap();
-        assert!(store.admit("alice", at(1), false, &limits).is_ok(), "empty files are not live sessions");
-        let refused = store.admit("alice", at(1), true, &limits).unwrap_err();
+        let a = store.admit_now("alice", at(0), true, &limits).unwrap();
+        let b = store.admit_now("alice", at(0), true, &limits).unwrap();
+        assert!(store.admit_now("alice", at(1), false, &limits).is_ok(), "empty files are not live sessions");
+        let refused = store.admit_now("alice", at(1), true, &limits).unwrap_err();
         assert_eq!(refused.retry_after, MAX_LIVE_SPAN - Duration::from_secs(1));
-        store.settle(&a, None);
-        let c = store.admit("alice", at(2), true, &limits).unwrap();
-        store.settle(&b, Some(at(100)));
-        store.settle(&c, Some(at(100_000)));
-        assert_eq!(store.admit("alice", at(3), true, &limits).unwrap_err().retry_after, Duration::from_secs(97));
-        assert!(store.admit("alice", at(100), true, &limits).is_ok());
+        store.settle_now(&a, None);
+        let c = store.admit_now("alice", at(2), true, &limits).unwrap();
+        store.settle_now(&b, Some(at(100)));
+        store.settle_now(&c, Some(at(100_000)));
+        assert_eq!(store.admit_now("alice", at(3), true, &limits).unwrap_err().retry_after, Duration::from_secs(97));
+        assert!(store.admit_now("alice", at(100), true, &limits).is_ok());
         let unlimited = SessionLimits { per_minute: 0, max_live: 0 };
         for _ in 0..100 {
-            store.admit("carol", at(5), true, &unlimited).unwrap();
+            store.admit_now("carol", at(5), true, &unlimited).unwrap();
         }
     }
 }

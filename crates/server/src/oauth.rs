@@ -323,6 +323,34 @@ mod tests {
         assert_eq!(connect_url("http://127.0.0.1:8000/getAToken", "x"), "http://127.0.0.1:8000/auth/login?connect=x");
     }
 
+    #[tokio::test]
+    async fn connect_codes_are_single_use_and_short_lived() {
+        let settings = crate::OAuthSettings {
+            client_id: "id".into(),
+            client_secret: None,
+            authorize_url: "http://127.0.0.1:1/common/oauth2/v2.0/authorize".into(),
+            token_url: "http://127.0.0.1:1/common/oauth2/v2.0/token".into(),
+            redirect_uri: "http://127.0.0.1:2/getAToken".into(),
+            scopes: vec!["offline_access".into()],
+        };
+        let dir = std::env::temp_dir().join("odu-connect-codes-none/tokens.json");
+        let tokens = TokenManager::new(&settings, reqwest::Client::new(), dir, Duration::ZERO).unwrap();
+        let flow = OAuthFlow::new(Arc::new(tokens));
+        assert!(!flow.has_live_connect_code());
+        let old = flow.issue_connect_code();
+        let code = flow.issue_connect_code();
+        assert!(!flow.take_connect_code(&old), "a new code replaces the old one");
+        assert!(flow.take_connect_code(&code));
+        assert!(!flow.take_connect_code(&code), "single use");
+        let code = flow.issue_connect_code();
+        let issued = Instant::now().checked_sub(CONNECT_TTL + Duration::from_secs(1));
+        if let Some(issued) = issued {
+            flow.connect.lock().unwrap().as_mut().unwrap().1 = issued;
+            assert!(!flow.has_live_connect_code());
+            assert!(!flow.take_connect_code(&code), "expired");
+        }
+    }
+
     #[test]
     fn pkce_matches_rfc7636_example() {
         let verifier = PkceCodeVerifier::new("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk".into());

@@ -128,10 +128,12 @@ pub async fn create(
         return Err(ApiError::TooLarge(format!("files may not be larger than {max} bytes")));
     }
     let now = std::time::SystemTime::now();
-    let admission = state
-        .limits()
-        .admit(user.as_str(), now, request.size > 0, &state.options().session_limits)
-        .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
+    let admission =
+        state
+            .limits()
+            .admit(user.as_str(), now, request.size > 0, &state.options().session_limits)
+            .await
+            .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
     let folder = user.folder();
     let segments = ["temp", folder.as_str(), request.filename.as_str()];
     if request.size == 0 {
@@ -150,13 +152,13 @@ pub async fn create(
     let session = match state.graph().create_upload_session(&segments, &body).await {
         Ok(session) => session,
         Err(e) => {
-            state.limits().settle(&admission, None);
+            state.limits().settle(&admission, None).await;
             return Err(e);
         }
     };
     let expires = session.expiration_date_time.as_deref().and_then(|t| time::parse_millis(t).ok());
     let until = expires.and_then(|ms| u64::try_from(ms).ok()).map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-    state.limits().settle(&admission, Some(until.unwrap_or(now + limits::MAX_LIVE_SPAN)));
+    state.limits().settle(&admission, Some(until.unwrap_or(now + limits::MAX_LIVE_SPAN))).await;
     tracing::info!(user = %user, size = request.size, "upload session created");
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response())
 }
