@@ -98,7 +98,9 @@ fi
 
 start_server() { # $1 = emulator latency (ms)
   local out="$RES/server-$1.out"
+  # One bench user creates thousands of sessions: the per-user session limits are off here.
   RUST_LOG=${RUST_LOG:-warn} "$SERVER_BIN" --listen 127.0.0.1:0 --dev --emulator-fault-injection \
+    --sessions-per-minute 0 --max-live-sessions 0 \
     --data-dir "$DATA/$1" --www bench/www --pkg "$PKG" --emulator-latency-ms "$1" >"$out" 2>"$RES/server-$1.err" &
   SERVER_PID=$!
   URL=""

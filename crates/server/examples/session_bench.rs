@@ -88,8 +88,19 @@ async fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let local = listener.local_addr().expect("addr");
         let data_dir = dir.path().to_string_lossy().into_owned();
-        let config =
-            Config::parse_from(["session_bench", "--dev", "--listen", &local.to_string(), "--data-dir", &data_dir]);
+        // One bench user creates many sessions: the per-user session limits are off.
+        let config = Config::parse_from([
+            "session_bench",
+            "--dev",
+            "--listen",
+            &local.to_string(),
+            "--data-dir",
+            &data_dir,
+            "--sessions-per-minute",
+            "0",
+            "--max-live-sessions",
+            "0",
+        ]);
         let (options, authenticator) = config.build(Some(&emulator.base_url), local).expect("options");
         let issuer = options.dev_issuer.clone().expect("dev issuer");
         let state = AppState::new(options, authenticator).expect("state");

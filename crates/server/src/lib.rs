@@ -106,6 +106,7 @@ struct Inner {
     oauth: OAuthFlow,
     authenticator: Arc<dyn Authenticator>,
     limits: Arc<dyn LimitStore>,
+    http: reqwest::Client,
     /// (connection, app folder id, app folder path) once known; the mutex makes the lookup single-flight.
     approot: std::sync::RwLock<Option<(u64, Arc<AppRoot>)>>,
     approot_lookup: tokio::sync::Mutex<()>,
@@ -158,7 +159,7 @@ impl AppState {
             options.token_file.clone(),
             options.refresh_margin,
         )?);
-        let graph = GraphClient::new(http, &options.graph_url, tokens.clone());
+        let graph = GraphClient::new(http.clone(), &options.graph_url, tokens.clone());
         let folder_ids = options
             .folders
             .iter()
@@ -169,6 +170,7 @@ impl AppState {
             graph,
             authenticator,
             limits,
+            http: http.clone(),
             approot: std::sync::RwLock::new(None),
             approot_lookup: tokio::sync::Mutex::new(()),
             folder_ids,
@@ -199,6 +201,11 @@ impl AppState {
     /// The user authenticator.
     pub fn authenticator(&self) -> &dyn Authenticator {
         &*self.0.authenticator
+    }
+
+    /// The HTTP client (shared with the Graph client).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.0.http
     }
 
     /// Where the per-user session counters live.

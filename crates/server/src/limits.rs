@@ -5,7 +5,10 @@
 //! The counters sit behind [`LimitStore`] so that several server processes can later share them
 //! in a database (a row per creation: user, when, live until); [`MemoryLimitStore`] keeps them in
 //! this process. A session counts as live until Graph's `expirationDateTime`, at most
-//! [`MAX_LIVE_SPAN`] after its creation (the server does not see uploads finish).
+//! [`MAX_LIVE_SPAN`] after its creation. The server does not see uploads finish, so when a user
+//! reaches the live limit, [`release_finished`] asks Graph about that user's sessions (a `GET` on
+//! each upload URL: 404 once the upload is complete, cancelled or expired) and forgets the
+//! finished ones before refusing.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -42,9 +45,20 @@ pub struct Admission {
     pub id: u64,
 }
 
+/// Which limit refused a creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Creations per minute.
+    Rate,
+    /// Live sessions.
+    Live,
+}
+
 /// A refused creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
+    /// The limit that was hit.
+    pub limit: Limit,
     /// When a retry can succeed (whole seconds, at least 1).
     pub retry_after: Duration,
     /// Which limit was hit, for the user.
@@ -66,14 +80,40 @@ pub trait LimitStore: Send + Sync + 'static {
         live: bool,
         limits: &'a SessionLimits,
     ) -> LimitFuture<'a, Result<Admission, Refused>>;
-    /// Settles an admitted creation: live until `until`, or not live at all (`None`: it failed).
-    fn settle<'a>(&'a self, admission: &'a Admission, until: Option<SystemTime>) -> LimitFuture<'a, ()>;
+    /// Settles an admitted creation: live until `until` with its upload URL, or not live at all
+    /// (`None`: it failed).
+    fn settle<'a>(&'a self, admission: &'a Admission, until: Option<(SystemTime, String)>) -> LimitFuture<'a, ()>;
+    /// The live sessions of `user` at `now` with their upload URLs (pre-authenticated: keep them private).
+    fn live_sessions<'a>(&'a self, user: &'a str, now: SystemTime) -> LimitFuture<'a, Vec<(u64, String)>>;
+    /// Forgets sessions of `user` that are finished.
+    fn forget<'a>(&'a self, user: &'a str, ids: &'a [u64]) -> LimitFuture<'a, ()>;
+}
+
+/// Asks Graph about `user`'s live sessions (concurrently, 5 s at most each) and forgets those whose
+/// upload URL answers 404 (complete, cancelled or expired); answers how many were forgotten.
+pub async fn release_finished(store: &dyn LimitStore, http: &reqwest::Client, user: &str) -> usize {
+    let mut probes = tokio::task::JoinSet::new();
+    for (id, url) in store.live_sessions(user, SystemTime::now()).await {
+        let request = http.get(url).timeout(Duration::from_secs(5));
+        probes.spawn(async move { (id, request.send().await.map(|r| r.status())) });
+    }
+    let mut finished = Vec::new();
+    while let Some(done) = probes.join_next().await {
+        if let Ok((id, Ok(status))) = done {
+            if status == reqwest::StatusCode::NOT_FOUND {
+                finished.push(id);
+            }
+        }
+    }
+    store.forget(user, &finished).await;
+    finished.len()
 }
 
 #[derive(Default)]
 struct Counters {
     created: VecDeque<SystemTime>,
-    live: Vec<(u64, SystemTime)>,
+    /// (id, live until, upload URL once known).
+    live: Vec<(u64, SystemTime, Option<String>)>,
 }
 
 impl Counters {
@@ -81,7 +121,7 @@ impl Counters {
         while self.created.front().is_some_and(|t| *t + WINDOW <= now) {
             self.created.pop_front();
         }
-        self.live.retain(|(_, until)| *until > now);
+        self.live.retain(|(_, until, _)| *until > now);
     }
 }
 
@@ -108,8 +148,27 @@ impl LimitStore for MemoryLimitStore {
         Box::pin(std::future::ready(self.admit_now(user, now, live, limits)))
     }
 
-    fn settle<'a>(&'a self, admission: &'a Admission, until: Option<SystemTime>) -> LimitFuture<'a, ()> {
+    fn settle<'a>(&'a self, admission: &'a Admission, until: Option<(SystemTime, String)>) -> LimitFuture<'a, ()> {
         self.settle_now(admission, until);
+        Box::pin(std::future::ready(()))
+    }
+
+    fn live_sessions<'a>(&'a self, user: &'a str, now: SystemTime) -> LimitFuture<'a, Vec<(u64, String)>> {
+        let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let live = match guard.1.get_mut(user) {
+            Some(counters) => {
+                counters.prune(now);
+                counters.live.iter().filter_map(|(id, _, url)| Some((*id, url.clone()?))).collect()
+            }
+            None => Vec::new(),
+        };
+        Box::pin(std::future::ready(live))
+    }
+
+    fn forget<'a>(&'a self, user: &'a str, ids: &'a [u64]) -> LimitFuture<'a, ()> {
+        if let Some(counters) = self.users.lock().unwrap_or_else(|e| e.into_inner()).1.get_mut(user) {
+            counters.live.retain(|(id, _, _)| !ids.contains(id));
+        }
         Box::pin(std::future::ready(()))
     }
 }
@@ -136,13 +195,15 @@ impl MemoryLimitStore {
         if limits.per_minute > 0 && counters.created.len() >= limits.per_minute as usize {
             let oldest = counters.created.front().copied().unwrap_or(now);
             return Err(Refused {
+                limit: Limit::Rate,
                 retry_after: secs_until(now, oldest + WINDOW),
                 message: format!("at most {} uploads may be started per minute", limits.per_minute),
             });
         }
         if live && limits.max_live > 0 && counters.live.len() >= limits.max_live as usize {
-            let first_end = counters.live.iter().map(|(_, until)| *until).min().unwrap_or(now);
+            let first_end = counters.live.iter().map(|(_, until, _)| *until).min().unwrap_or(now);
             return Err(Refused {
+                limit: Limit::Live,
                 retry_after: secs_until(now, first_end),
                 message: format!("at most {} uploads may be in progress at once", limits.max_live),
             });
@@ -150,20 +211,21 @@ impl MemoryLimitStore {
         *next_id += 1;
         counters.created.push_back(now);
         if live {
-            counters.live.push((*next_id, now + MAX_LIVE_SPAN));
+            counters.live.push((*next_id, now + MAX_LIVE_SPAN, None));
         }
         Ok(Admission { user: user.to_owned(), id: *next_id })
     }
 
     /// [`LimitStore::settle`], synchronously.
-    pub fn settle_now(&self, admission: &Admission, until: Option<SystemTime>) {
+    pub fn settle_now(&self, admission: &Admission, until: Option<(SystemTime, String)>) {
         let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let Some(counters) = guard.1.get_mut(&admission.user) else { return };
         match until {
-            None => counters.live.retain(|(id, _)| *id != admission.id),
-            Some(until) => {
-                for entry in counters.live.iter_mut().filter(|(id, _)| *id == admission.id) {
+            None => counters.live.retain(|(id, _, _)| *id != admission.id),
+            Some((until, url)) => {
+                for entry in counters.live.iter_mut().filter(|(id, _, _)| *id == admission.id) {
                     entry.1 = entry.1.min(until);
+                    entry.2 = Some(url.clone());
                 }
             }
         }
@@ -173,6 +235,11 @@ impl MemoryLimitStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The value of a future that is ready at once (the in-memory store's).
+    fn futures_ready<T>(future: LimitFuture<'_, T>) -> T {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(future)
+    }
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
@@ -202,9 +269,14 @@ mod tests {
         assert_eq!(refused.retry_after, MAX_LIVE_SPAN - Duration::from_secs(1));
         store.settle_now(&a, None);
         let c = store.admit_now("alice", at(2), true, &limits).unwrap();
-        store.settle_now(&b, Some(at(100)));
-        store.settle_now(&c, Some(at(100_000)));
+        store.settle_now(&b, Some((at(100), "http://x/b".into())));
+        store.settle_now(&c, Some((at(100_000), "http://x/c".into())));
         assert_eq!(store.admit_now("alice", at(3), true, &limits).unwrap_err().retry_after, Duration::from_secs(97));
+        assert_eq!(store.admit_now("alice", at(3), true, &limits).unwrap_err().limit, Limit::Live);
+        let live = futures_ready(store.live_sessions("alice", at(3)));
+        assert_eq!(live.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>(), ["http://x/b", "http://x/c"]);
+        futures_ready(store.forget("alice", &[c.id]));
+        assert!(store.admit_now("alice", at(4), true, &limits).is_ok(), "a finished session frees its slot");
         assert!(store.admit_now("alice", at(100), true, &limits).is_ok());
         let unlimited = SessionLimits { per_minute: 0, max_live: 0 };
         for _ in 0..100 {

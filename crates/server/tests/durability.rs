@@ -97,22 +97,27 @@ async fn per_user_session_limits_answer_429_with_retry_after() {
     let extra = ["--sessions-per-minute", "4", "--max-live-sessions", "2"];
     let (state, base) = serve(&emulator.base_url, &dir.path().join("data"), &extra).await;
     connect_account(&state).await.unwrap();
+    let mut urls = Vec::new();
     for i in 0..2 {
-        assert_eq!(create(&base, "alice", &format!("{i}.bin"), 10).await.status(), 200);
+        let response = create(&base, "alice", &format!("{i}.bin"), 10).await;
+        assert_eq!(response.status(), 200);
+        urls.push(response.json::<Value>().await.unwrap()["uploadUrl"].as_str().unwrap().to_owned());
     }
     let live = create(&base, "alice", "2.bin", 10).await;
-    assert_eq!(live.status(), 429);
+    assert_eq!(live.status(), 429, "two uploads in progress");
     let wait: u64 = live.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=15 * 60).contains(&wait), "{wait}");
     let body: Value = live.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_requests");
     assert_eq!(create(&base, "bob", "b.bin", 10).await.status(), 200, "limits are per user");
+    // One upload completes: its slot is free again (the server asks Graph when at the limit).
+    let put = reqwest::Client::new().put(&urls[0]).header("content-range", "bytes 0-9/10").body(vec![1u8; 10]);
+    assert_eq!(put.send().await.unwrap().status(), 201);
+    assert_eq!(create(&base, "alice", "2.bin", 10).await.status(), 200);
     // Empty files are no live sessions, but count towards the rate (refusals do not).
-    for name in ["e1.bin", "e2.bin"] {
-        assert_eq!(create(&base, "alice", name, 0).await.status(), 201);
-    }
-    let rate = create(&base, "alice", "e3.bin", 0).await;
-    assert_eq!(rate.status(), 429, "rate: 4 per minute (2 sessions, 2 empty files)");
+    assert_eq!(create(&base, "alice", "e1.bin", 0).await.status(), 201);
+    let rate = create(&base, "alice", "e2.bin", 0).await;
+    assert_eq!(rate.status(), 429, "rate: 4 per minute (3 sessions, 1 empty file)");
     let wait: u64 = rate.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     emulator.shutdown().await;

@@ -128,12 +128,19 @@ pub async fn create(
         return Err(ApiError::TooLarge(format!("files may not be larger than {max} bytes")));
     }
     let now = std::time::SystemTime::now();
-    let admission =
-        state
-            .limits()
-            .admit(user.as_str(), now, request.size > 0, &state.options().session_limits)
-            .await
-            .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
+    let limits = &state.options().session_limits;
+    let live = request.size > 0;
+    let admission = match state.limits().admit(user.as_str(), now, live, limits).await {
+        // Some of the user's sessions may have finished since: ask Graph, then try once more.
+        Err(refused)
+            if refused.limit == limits::Limit::Live
+                && limits::release_finished(state.limits(), state.http(), user.as_str()).await > 0 =>
+        {
+            state.limits().admit(user.as_str(), now, live, limits).await
+        }
+        other => other,
+    }
+    .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
     let folder = user.folder();
     let segments = ["temp", folder.as_str(), request.filename.as_str()];
     if request.size == 0 {
@@ -158,7 +165,8 @@ pub async fn create(
     };
     let expires = session.expiration_date_time.as_deref().and_then(|t| time::parse_millis(t).ok());
     let until = expires.and_then(|ms| u64::try_from(ms).ok()).map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-    state.limits().settle(&admission, Some(until.unwrap_or(now + limits::MAX_LIVE_SPAN))).await;
+    let live = session.upload_url.clone().map(|url| (until.unwrap_or(now + limits::MAX_LIVE_SPAN), url));
+    state.limits().settle(&admission, live).await;
     tracing::info!(user = %user, size = request.size, "upload session created");
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response())
 }
