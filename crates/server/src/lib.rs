@@ -209,8 +209,8 @@ impl AppState {
     }
 
     /// Where the per-user session counters live.
-    pub fn limits(&self) -> &dyn LimitStore {
-        &*self.0.limits
+    pub fn limits(&self) -> &Arc<dyn LimitStore> {
+        &self.0.limits
     }
 
     /// The app folder's id and its full path as Graph writes `parentReference.path`

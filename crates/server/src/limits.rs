@@ -13,7 +13,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 /// The rate window.
@@ -87,6 +87,36 @@ pub trait LimitStore: Send + Sync + 'static {
     fn live_sessions<'a>(&'a self, user: &'a str, now: SystemTime) -> LimitFuture<'a, Vec<(u64, String)>>;
     /// Forgets sessions of `user` that are finished.
     fn forget<'a>(&'a self, user: &'a str, ids: &'a [u64]) -> LimitFuture<'a, ()>;
+}
+
+/// An admission not settled yet: dropped unsettled (the request was cancelled), it is settled as
+/// failed, so that its slot is not held for nothing.
+pub struct Pending {
+    store: Arc<dyn LimitStore>,
+    admission: Option<Admission>,
+}
+
+impl Pending {
+    /// Wraps an admission of `store`.
+    pub fn new(store: Arc<dyn LimitStore>, admission: Admission) -> Self {
+        Pending { store, admission: Some(admission) }
+    }
+
+    /// [`LimitStore::settle`].
+    pub async fn settle(mut self, until: Option<(SystemTime, String)>) {
+        if let Some(admission) = self.admission.take() {
+            self.store.settle(&admission, until).await;
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let (Some(admission), Ok(runtime)) = (self.admission.take(), tokio::runtime::Handle::try_current()) {
+            let store = self.store.clone();
+            runtime.spawn(async move { store.settle(&admission, None).await });
+        }
+    }
 }
 
 /// Asks Graph about `user`'s live sessions (concurrently, 5 s at most each) and forgets those whose
@@ -243,6 +273,18 @@ mod tests {
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_creation_frees_its_slot() {
+        let store: Arc<dyn LimitStore> = Arc::new(MemoryLimitStore::default());
+        let limits = SessionLimits { per_minute: 0, max_live: 1 };
+        let admission = store.admit("alice", at(0), true, &limits).await.unwrap();
+        drop(Pending::new(store.clone(), admission));
+        tokio::task::yield_now().await;
+        let again = store.admit("alice", at(1), true, &limits).await.unwrap();
+        Pending::new(store.clone(), again).settle(Some((at(100), "http://x/a".into()))).await;
+        assert_eq!(store.admit("alice", at(2), true, &limits).await.unwrap_err().limit, Limit::Live);
     }
 
     #[test]

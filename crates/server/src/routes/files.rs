@@ -134,13 +134,14 @@ pub async fn create(
         // Some of the user's sessions may have finished since: ask Graph, then try once more.
         Err(refused)
             if refused.limit == limits::Limit::Live
-                && limits::release_finished(state.limits(), state.http(), user.as_str()).await > 0 =>
+                && limits::release_finished(&**state.limits(), state.http(), user.as_str()).await > 0 =>
         {
             state.limits().admit(user.as_str(), now, live, limits).await
         }
         other => other,
     }
     .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
+    let admission = limits::Pending::new(state.limits().clone(), admission);
     let folder = user.folder();
     let segments = ["temp", folder.as_str(), request.filename.as_str()];
     if request.size == 0 {
@@ -159,14 +160,14 @@ pub async fn create(
     let session = match state.graph().create_upload_session(&segments, &body).await {
         Ok(session) => session,
         Err(e) => {
-            state.limits().settle(&admission, None).await;
+            admission.settle(None).await;
             return Err(e);
         }
     };
     let expires = session.expiration_date_time.as_deref().and_then(|t| time::parse_millis(t).ok());
     let until = expires.and_then(|ms| u64::try_from(ms).ok()).map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
     let live = session.upload_url.clone().map(|url| (until.unwrap_or(now + limits::MAX_LIVE_SPAN), url));
-    state.limits().settle(&admission, live).await;
+    admission.settle(live).await;
     tracing::info!(user = %user, size = request.size, "upload session created");
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response())
 }
