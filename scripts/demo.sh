@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs the demo: installs what is missing, builds pkg/ with wasm-pack, then starts the server
-# with its embedded OneDrive emulator and serves www/ on http://127.0.0.1:8000/ until Ctrl-C.
+# with its embedded OneDrive emulator and serves www/ on http://127.0.0.1:8000/ until Ctrl-C
+# (www/uppy.html: the Uppy Dashboard page, whose www/vendor/ bundle is built here from npm packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # wasm-pack runs the first wasm-opt on PATH: the pinned npm binaryen (see tools/package.json).
 export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 bash scripts/bootstrap.sh
 wasm-pack build --target web --release
+(cd packages/uppy-onedrive && npm run --silent build:www) # Uppy for www/uppy.html, from locked npm packages
 cargo build --profile service -p onedrive-upload-server
 echo
-echo "Demo: open http://127.0.0.1:8000/  (embedded emulator, demo user; Ctrl-C stops it)"
+echo "Demo: open http://127.0.0.1:8000/ or, with Uppy's Dashboard, http://127.0.0.1:8000/uppy.html"
+echo "      (embedded emulator, demo user; Ctrl-C stops it)"
 exec target/service/onedrive-upload-server --listen 127.0.0.1:8000 --dev --www www --pkg pkg --data-dir .data "$@"

@@ -64,13 +64,16 @@ kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_P
 step "build pkg/ (wasm-pack build --target web --release)"
 wasm-pack build --target web --release
 
+step "bundle Uppy for www/uppy.html (esbuild into www/vendor/)"
+(cd packages/uppy-onedrive && npm run --silent build:www)
+
 if [ -d tests/e2e ]; then
-  step "end-to-end tests of the demo page (playwright-core + Debian chromium)"
+  step "end-to-end tests of the demo pages, www/ and www/uppy.html (playwright-core + Debian chromium)"
   (cd tests/e2e && ODU_SERVER_BIN="$SERVER_BIN" ODU_ROOT="$ROOT" node --test)
 fi
 
 if [ -d tests/npm-consumer ]; then
-  step "npm consumer (npm install of pkg/, tsc, vite build, upload in chromium)"
+  step "npm consumer (npm install of pkg/ and packages/uppy-onedrive, tsc, vite build, upload in chromium)"
   (cd tests/npm-consumer && npm install --no-audit --no-fund --loglevel=error && ODU_SERVER_BIN="$SERVER_BIN" ODU_ROOT="$ROOT" node --test)
 fi
 

@@ -71,6 +71,10 @@ declare module "@uppy/core/utils" {
     /** The last progress reported by onedrive-upload. */
     onedrive?: OneDriveFileProgress;
   }
+  export interface RemoteUppyFile<M extends Meta, B extends Body> {
+    /** Never set: remote (Companion) files are not uploaded by this plugin. */
+    onedrive?: OneDriveFileProgress;
+  }
 }
 
 /**

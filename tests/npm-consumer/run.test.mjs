@@ -1,4 +1,5 @@
 // The npm consumer test: pkg/ is a valid npm package; installed with `npm install` (file:../../pkg)
+// (and packages/uppy-onedrive, whose declarations src/uppy.ts type-checks against @uppy/core 6)
 // it type-checks under tsc with every option, bundles with Vite 7, and the built bundle, served from
 // another loopback origin, uploads files through the real server + emulator in headless Chromium.
 // Run (after `npm install` here and in ../e2e): ODU_SERVER_BIN=... node --test
@@ -69,7 +70,7 @@ describe("npm consumer of pkg/", { timeout: 300_000 }, () => {
     }
   });
 
-  test("tsc --noEmit accepts an app using every option", async () => {
+  test("tsc --noEmit accepts an app using every option (and one using the Uppy plugin, src/uppy.ts)", async () => {
     const { code, output } = await run(bin("tsc"), ["--noEmit", "-p", "."]);
     assert.equal(code, 0, output);
   });
@@ -88,6 +89,23 @@ describe("npm consumer of pkg/", { timeout: 300_000 }, () => {
       ]);
       assert.notEqual(code, 0, "tsc accepted chunkSize: string");
       assert.match(output, /negative\.tmp\.ts\(2,\d+\): error TS\d+: .*(chunkSize|'string' is not assignable to type 'number')/, output);
+    } finally {
+      rmSync(bad, { force: true });
+    }
+  });
+
+  test("uppy-onedrive's types are real: a wrong plugin option is a tsc error", async () => {
+    const bad = path.join(here, "src/negative-uppy.tmp.ts");
+    writeFileSync(bad, [
+      'import Uppy from "@uppy/core";',
+      'import OneDrive from "uppy-onedrive";',
+      'export const u = new Uppy().use(OneDrive, { limit: "three" });',
+      "",
+    ].join("\n"));
+    try {
+      const { code, output } = await run(bin("tsc"), ["--noEmit", "-p", "."]);
+      assert.notEqual(code, 0, "tsc accepted limit: string");
+      assert.match(output, /negative-uppy\.tmp\.ts\(3,\d+\): error TS\d+: .*(limit|'string' is not assignable to type 'number')/, output);
     } finally {
       rmSync(bad, { force: true });
     }
