@@ -31,6 +31,9 @@ step "build the server"
 cargo build -p onedrive-upload-server
 SERVER_BIN="$ROOT/target/debug/onedrive-upload-server"
 
+step "the README's backend guide (its Python snippets run against the server; python3 stdlib)"
+ODU_SERVER_BIN="$SERVER_BIN" python3 -m unittest discover -s tests/guides -v
+
 WORK=$(mktemp -d /tmp/odu-test.XXXXXX)
 SERVER_PID=""
 cleanup() {
