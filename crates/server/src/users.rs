@@ -163,6 +163,12 @@ impl FromRequestParts<AppState> for User {
     }
 }
 
+/// The README (its Rust blocks: the backend guide's token snippet), compiled as doctests so that the
+/// guide keeps building against the pinned `jsonwebtoken`; `readme_snippet_token_is_accepted` runs it.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeRustSnippets;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +200,34 @@ mod tests {
         let claims = Claims { sub: "../bob".into(), exp: u64::MAX / 2, iat: None, nbf: None };
         let t = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &hostile.key).unwrap();
         assert_eq!(auth.authenticate(&headers(&format!("Bearer {t}"))).await.unwrap_err().code(), "unauthenticated");
+    }
+
+    /// The README's "Integrating with the site's main backend" Rust snippet, as written there.
+    fn onedrive_upload_token(user_id: &str, secret: &[u8]) -> jsonwebtoken::errors::Result<String> {
+        #[derive(serde::Serialize)]
+        struct Claims<'a> {
+            sub: &'a str,
+            iat: u64,
+            exp: u64,
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let claims = Claims { sub: user_id, iat: now, exp: now + 3600 };
+        jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret))
+    }
+
+    #[tokio::test]
+    async fn readme_snippet_token_is_accepted() {
+        let secret = b"a-shared-secret-of-at-least-32-bytes";
+        let token = onedrive_upload_token("42", secret).unwrap();
+        let user = JwtAuthenticator::hs256(secret).authenticate(&headers(&format!("Bearer {token}"))).await.unwrap();
+        assert_eq!(user, UserId::parse("42").unwrap());
+        let readme = include_str!("../../../README.md");
+        for line in [
+            "encode(&Header::default(), &claims, &EncodingKey::from_secret(secret))",
+            "struct Claims<'a> { sub: &'a str, iat: u64, exp: u64 }",
+        ] {
+            assert!(readme.contains(line), "the README's snippet no longer has `{line}`: update this test with it");
+        }
     }
 
     #[test]
