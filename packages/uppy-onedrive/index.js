@@ -186,8 +186,7 @@ export default class OneDrive extends BasePlugin {
         if (settled) return;
         queued?.done();
         queued = null;
-        const uppyError = toUppyError(error);
-        this.uppy.log(uppyError, "error");
+        const uppyError = toUppyError(error); // Uppy logs and shows its message
         const current = this.uppy.getFile(file.id);
         if (current) {
           const response = error?.status ? { status: error.status, body: undefined } : undefined;
