@@ -202,7 +202,7 @@ async function boot() {
         height: 470,
         showProgressDetails: true,
         proudlyDisplayPoweredByUppy: false,
-        note: "Any file, any size: it goes straight to OneDrive in chunks, and continues after a reload.",
+        note: "Any file, any size, straight to OneDrive. Interrupted by a reload? Add the same file again: it continues where it stopped.",
       })
       .use(OneDrive, {
         session: "/api/cloud/file",
