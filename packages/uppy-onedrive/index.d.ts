@@ -27,7 +27,11 @@ export interface OneDriveOptions<M extends Meta, B extends Body> extends PluginO
   verify?: boolean;
   /** A request without progress for this long is aborted and retried (library default 30000). */
   stallTimeoutMs?: number;
-  /** Files uploading at once, as @uppy/tus's `limit` (default 5; 0 means no limit). A paused file frees its slot. */
+  /**
+   * Files uploading at once, as @uppy/tus's `limit` (0 means no limit). A paused file frees its slot.
+   * Default 5, not tus's 20: browsers open about 6 connections per host, and requests queued behind
+   * them would run into the stall timeout.
+   */
   limit?: number;
   /** A queue shared with other uploaders, instead of one made from `limit`. */
   rateLimitedQueue?: RateLimitedQueue;
