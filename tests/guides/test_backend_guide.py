@@ -24,6 +24,7 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SECRET = "a-shared-secret-of-at-least-32-bytes-for-the-guide-test"
+ISSUER = "https://site.test"
 
 
 def b64url(data: bytes) -> str:
@@ -77,7 +78,7 @@ class BackendGuideTest(unittest.TestCase):
         cls.log = open(os.path.join(cls.data.name, "server.log"), "w")
         cls.server = subprocess.Popen(
             [binary, "--listen", "127.0.0.1:0", "--data-dir", cls.data.name, "--jwt-secret", SECRET,
-             "--folder", "salon-photos"],
+             "--jwt-issuer", ISSUER, "--jwt-audience", "onedrive-upload", "--folder", "salon-photos"],
             stdout=subprocess.PIPE, stderr=cls.log, text=True,
         )
         deadline = time.time() + 60
@@ -99,7 +100,8 @@ class BackendGuideTest(unittest.TestCase):
         token_block = next(b for b in blocks if "def onedrive_upload_token" in b)
         move_block = next(b for b in blocks if "/move" in b)
         sys.modules["jwt"] = types.SimpleNamespace(encode=hs256_encode)
-        settings = types.SimpleNamespace(ONEDRIVE_UPLOAD_JWT_SECRET=SECRET, ONEDRIVE_UPLOAD_URL=cls.url)
+        settings = types.SimpleNamespace(ONEDRIVE_UPLOAD_JWT_SECRET=SECRET, ONEDRIVE_UPLOAD_JWT_ISSUER=ISSUER,
+                                         ONEDRIVE_UPLOAD_URL=cls.url)
         sys.modules["django"] = types.ModuleType("django")
         sys.modules["django.conf"] = types.SimpleNamespace(settings=settings)
         sys.modules["requests"] = types.SimpleNamespace(
@@ -136,14 +138,18 @@ class BackendGuideTest(unittest.TestCase):
         self.assertIn("uploadUrl", session)
         # The claims are the documented ones.
         claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
-        self.assertEqual(sorted(claims), ["exp", "iat", "sub"])
+        self.assertEqual(sorted(claims), ["aud", "exp", "iat", "iss", "sub"])
         self.assertEqual(claims["sub"], "42")
 
-    def test_a_wrong_secret_or_an_expired_token_is_refused(self):
+    def test_a_wrong_secret_audience_or_an_expired_token_is_refused(self):
         now = int(time.time())
-        wrong = hs256_encode({"sub": "42", "iat": now, "exp": now + 60}, "another-secret-of-at-least-32-bytes!!", "HS256")
+        claims = {"sub": "42", "iss": ISSUER, "aud": "onedrive-upload", "iat": now, "exp": now + 60}
+        self.assertEqual(call("POST", f"{self.url}/api/cloud/file", hs256_encode(claims, SECRET, "HS256"),
+                              {"filename": "ok.txt", "size": 1})[0], 200, "the stand-in encodes valid tokens")
+        wrong = hs256_encode(claims, "another-secret-of-at-least-32-bytes!!", "HS256")
+        other_service = hs256_encode({**claims, "aud": "another-service"}, SECRET, "HS256")
         expired = self.ns["onedrive_upload_token"](self.user(42), lifetime=-3600)
-        for token in (wrong, expired):
+        for token in (wrong, other_service, expired):
             status, body = call("POST", f"{self.url}/api/cloud/file", token, {"filename": "x.txt", "size": 1})
             self.assertEqual(status, 401, body)
             self.assertIn("code", body["error"])

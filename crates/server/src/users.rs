@@ -207,11 +207,14 @@ mod tests {
         #[derive(serde::Serialize)]
         struct Claims<'a> {
             sub: &'a str,
+            iss: &'a str,
+            aud: &'a str,
             iat: u64,
             exp: u64,
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let claims = Claims { sub: user_id, iat: now, exp: now + 3600 };
+        let claims =
+            Claims { sub: user_id, iss: "https://YOUR-SITE", aud: "onedrive-upload", iat: now, exp: now + 3600 };
         jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(secret))
     }
 
@@ -219,12 +222,13 @@ mod tests {
     async fn readme_snippet_token_is_accepted() {
         let secret = b"a-shared-secret-of-at-least-32-bytes";
         let token = onedrive_upload_token("42", secret).unwrap();
-        let user = JwtAuthenticator::hs256(secret).authenticate(&headers(&format!("Bearer {token}"))).await.unwrap();
+        let auth = JwtAuthenticator::hs256(secret).with_issuer("https://YOUR-SITE").with_audience("onedrive-upload");
+        let user = auth.authenticate(&headers(&format!("Bearer {token}"))).await.unwrap();
         assert_eq!(user, UserId::parse("42").unwrap());
         let readme = include_str!("../../../README.md");
         for line in [
             "encode(&Header::default(), &claims, &EncodingKey::from_secret(secret))",
-            "struct Claims<'a> { sub: &'a str, iat: u64, exp: u64 }",
+            "struct Claims<'a> { sub: &'a str, iss: &'a str, aud: &'a str, iat: u64, exp: u64 }",
         ] {
             assert!(readme.contains(line), "the README's snippet no longer has `{line}`: update this test with it");
         }
