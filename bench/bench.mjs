@@ -1,5 +1,5 @@
-// Drives bench/www/bench.js in one headless-Chromium session (playwright-core, Debian's
-// /usr/bin/chromium) against a running onedrive-upload-server --dev (embedded emulator):
+// Drives bench/www/bench.js in one headless-Chromium session (playwright-core, Debian's Chromium
+// with the flags of webdriver.json) against a running onedrive-upload-server --dev (embedded emulator):
 // interleaved uploads of one generated file by every uploader, N runs, memory sampled from
 // /proc and in the page, then a time-to-first-byte pass with the CDP Network domain.
 // Writes a JSON result file and prints a table of medians.
@@ -8,6 +8,7 @@
 //   [--chunk-mib 10] [--file PATH] [--out results.json] [--only wasm,xhr] [--ttfb-runs 3] [--qxh]
 
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "../tests/e2e/lib/browsers.mjs";
 import { writeFileSync } from "node:fs";
 import { parseArgs, median, fmt, mib, ensureFile, getJson, readStatus, cpuSeconds, resetPeak, startProcSampler, processGroups } from "./lib.mjs";
 
@@ -31,18 +32,11 @@ async function main() {
   if (!emulator) throw new Error("/dev/info has no emulator URL (embedded mode required)");
 
   const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
+    executablePath: CHROMIUM,
     headless: true,
     args: [
-      "--headless=new",
-      "--no-sandbox",
-      "--disable-gpu",
       // Containers often give /dev/shm 64 MiB; BENCH_DEV_SHM=1 lets Chromium use it (A/B of this flag).
-      ...(process.env.BENCH_DEV_SHM === "1" ? [] : ["--disable-dev-shm-usage"]),
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
+      ...CHROMIUM_ARGS.filter((a) => process.env.BENCH_DEV_SHM !== "1" || a !== "--disable-dev-shm-usage"),
       "--enable-precise-memory-info",
       "--js-flags=--expose-gc",
     ],

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs, median, fmt } from "./lib.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "../tests/e2e/lib/browsers.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 if (!args.server) throw new Error("--server URL is required");
@@ -24,10 +25,8 @@ const chunkMib = Number(args["chunk-mib"] || 10);
 
 const profile = mkdtempSync(join(tmpdir(), "odu-nocdp-"));
 const url = `${args.server}/?auto=${kinds.join(",")}&mib=${sizeMib}&runs=${runs}&chunk-mib=${chunkMib}`;
-const chromium = spawn("/usr/bin/chromium", [
-  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-  `--user-data-dir=${profile}`, "--enable-logging=stderr", "--v=0", url,
+const chromium = spawn(CHROMIUM, [
+  ...CHROMIUM_ARGS, `--user-data-dir=${profile}`, "--enable-logging=stderr", "--v=0", url,
 ], { stdio: ["ignore", "ignore", "pipe"], detached: true }); // own process group: stopped whole
 
 const mbps = Object.fromEntries(kinds.map((k) => [k, []]));

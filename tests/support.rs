@@ -112,15 +112,7 @@ pub struct TestFile {
 impl TestFile {
     /// `size` pseudo-random bytes (seeded) named `name`.
     pub fn new(name: &str, size: usize, seed: u32) -> TestFile {
-        let mut x = seed | 1;
-        let block: Vec<u8> = (0..size.min(PERIOD))
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                x as u8
-            })
-            .collect();
+        let block = onedrive_upload_testkit::pattern(size.min(PERIOD), seed);
         let parts = Array::new();
         let view = Uint8Array::from(&block[..]);
         let mut left = size;

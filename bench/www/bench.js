@@ -13,6 +13,16 @@ import { Client, LargeFileUploadTask, FileUpload } from "./graph-sdk.js";
 import { state, createSession, bareXhrPut, committed } from "./common.js";
 import { experiments as makeExperiments } from "./experiments.js";
 
+// ---------------------------------------------------------------- 1. uploadFile from pkg/
+function uploadWasm(options) {
+  return (file, name) => {
+    // uploadFile names the session after file.name; a File wrapper gives each run its own name
+    // without copying bytes (a File made from a File is a reference to the same blob data).
+    const named = new File([file], name, { type: file.type, lastModified: file.lastModified });
+    return state.pkg.uploadFile(named, { headers: { Authorization: `Bearer ${state.token}` }, ...options });
+  };
+}
+
 // ---------------------------------------------------------------- 2. bare XHR loop
 async function uploadBareXhr(file, name) {
   const s = await createSession(name, file.size);
@@ -108,16 +118,6 @@ async function uploadNaive(file, name) {
   }
   if (percent < 100) throw new Error(`progress stuck at ${percent}%`);
   return result;
-}
-
-// ---------------------------------------------------------------- 1. uploadFile from pkg/
-function uploadWasm(options) {
-  return (file, name) => {
-    // uploadFile names the session after file.name; a File wrapper gives each run its own name
-    // without copying bytes (a File made from a File is a reference to the same blob data).
-    const named = new File([file], name, { type: file.type, lastModified: file.lastModified });
-    return state.pkg.uploadFile(named, { headers: { Authorization: `Bearer ${state.token}` }, ...options });
-  };
 }
 
 const uploaders = {
@@ -294,7 +294,7 @@ window.B = {
   },
 };
 
-// ---------------------------------------------------------------- without DevTools (bench/nocdp.sh)
+// ---------------------------------------------------------------- without DevTools (bench/nocdp.mjs)
 // `index.html?auto=xhr,xhr-sliceonce&mib=128&runs=3`: the page runs the named uploaders by itself on a
 // generated file (in the origin-private file system) and logs `BENCH ...` lines, for a browser that no DevTools client is attached
 // to (playwright enables the CDP Network domain, which instruments every request body).

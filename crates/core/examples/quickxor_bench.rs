@@ -13,15 +13,7 @@ const BUFFER: usize = 128 * 1024 * 1024;
 
 fn main() {
     let rounds: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(7);
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let buffer: Vec<u8> = (0..BUFFER)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
+    let buffer = onedrive_upload_testkit::pattern(BUFFER, 1);
     let mut rates = Vec::with_capacity(rounds);
     let mut last = String::new();
     for round in 0..rounds {

@@ -9,13 +9,10 @@
 //! `INGEST_BENCH_SESSIONS=1,4` (the default) lists the concurrency levels to run.
 
 use onedrive_emulator::{spawn, EmulatorConfig, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
-use reqwest::header::{CONTENT_RANGE, LOCATION};
+use onedrive_upload_testkit::oauth::{self, ClientCredentials};
+use reqwest::header::CONTENT_RANGE;
 use serde_json::{json, Value};
 use std::time::Instant;
-
-const REDIRECT: &str = "http://127.0.0.1:9/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -31,7 +28,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let emu = spawn(EmulatorConfig { data_dir: dir.path().to_path_buf(), ..Default::default() }, listener).await?;
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+    let http = oauth::http();
     let token = login(&http, &emu.base_url).await?;
     let chunk = bytes_of(fragment as usize);
     println!(
@@ -94,16 +91,7 @@ async fn main() -> Result<(), BoxError> {
 }
 
 fn bytes_of(n: usize) -> axum::body::Bytes {
-    let mut x = 0x9E37_79B9u32;
-    let v: Vec<u8> = (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect();
-    axum::body::Bytes::from(v)
+    axum::body::Bytes::from(onedrive_upload_testkit::pattern(n, 1))
 }
 
 /// Uploads the whole file; returns how long the fragments before the last one took.
@@ -150,29 +138,8 @@ async fn create(http: &reqwest::Client, base: &str, token: &str, name: &str) -> 
     Ok(v["uploadUrl"].as_str().ok_or("no uploadUrl")?.to_owned())
 }
 
+/// Signs in as the dev client; answers the access token.
 async fn login(http: &reqwest::Client, base: &str) -> Result<String, BoxError> {
-    let r = http
-        .get(format!("{base}/common/oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", DEV_CLIENT_ID),
-            ("response_type", "code"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "offline_access Files.ReadWrite.All"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await?;
-    let location = url::Url::parse(r.headers().get(LOCATION).ok_or("no redirect")?.to_str()?)?;
-    let code = location.query_pairs().find(|(k, _)| k == "code").ok_or("no code")?.1.into_owned();
-    let form = [
-        ("client_id", DEV_CLIENT_ID),
-        ("client_secret", DEV_CLIENT_SECRET),
-        ("grant_type", "authorization_code"),
-        ("code", &code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let v: Value = http.post(format!("{base}/common/oauth2/v2.0/token")).form(&form).send().await?.json().await?;
-    Ok(v["access_token"].as_str().ok_or("no token")?.to_owned())
+    let client = ClientCredentials { id: DEV_CLIENT_ID, secret: DEV_CLIENT_SECRET };
+    Ok(oauth::login(http, base, client).await?.access)
 }

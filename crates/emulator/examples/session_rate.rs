@@ -9,14 +9,10 @@
 //! when there is one.
 
 use onedrive_emulator::{spawn, EmulatorConfig, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
-use reqwest::header::LOCATION;
-use serde_json::{json, Value};
+use onedrive_upload_testkit::oauth::{self, ClientCredentials};
+use serde_json::json;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
-
-const REDIRECT: &str = "http://127.0.0.1:9/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -133,29 +129,8 @@ fn cpu_delta(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> Vec
     after.iter().map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0.0))).collect()
 }
 
+/// Signs in as the dev client; answers the access token.
 async fn login(http: &reqwest::Client, base: &str) -> Result<String, BoxError> {
-    let r = http
-        .get(format!("{base}/common/oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", DEV_CLIENT_ID),
-            ("response_type", "code"),
-            ("redirect_uri", REDIRECT),
-            ("scope", "offline_access Files.ReadWrite.All"),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await?;
-    let location = url::Url::parse(r.headers().get(LOCATION).ok_or("no redirect")?.to_str()?)?;
-    let code = location.query_pairs().find(|(k, _)| k == "code").ok_or("no code")?.1.into_owned();
-    let form = [
-        ("client_id", DEV_CLIENT_ID),
-        ("client_secret", DEV_CLIENT_SECRET),
-        ("grant_type", "authorization_code"),
-        ("code", &code),
-        ("redirect_uri", REDIRECT),
-        ("code_verifier", VERIFIER),
-    ];
-    let v: Value = http.post(format!("{base}/common/oauth2/v2.0/token")).form(&form).send().await?.json().await?;
-    Ok(v["access_token"].as_str().ok_or("no token")?.to_owned())
+    let client = ClientCredentials { id: DEV_CLIENT_ID, secret: DEV_CLIENT_SECRET };
+    Ok(oauth::login(http, base, client).await?.access)
 }

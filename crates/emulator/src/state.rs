@@ -230,6 +230,16 @@ impl AppState {
         self.inner.access_tokens.lock().unwrap_or_else(|p| p.into_inner()).get(digest).copied()
     }
 
+    /// Revokes every issued token of `kind`: revoked access tokens get Graph's 401
+    /// `InvalidAuthenticationToken`, revoked refresh tokens the token endpoint's `invalid_grant`.
+    pub async fn revoke_tokens(&self, kind: crate::store::tokens::TokenKind) -> Result<(), EmulatorError> {
+        self.db().call(move |c| crate::store::tokens::revoke_all(c, kind)).await?;
+        if kind == crate::store::tokens::TokenKind::Access {
+            self.inner.access_tokens.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        }
+        Ok(())
+    }
+
     /// A short-lived, pre-authenticated download URL for an item.
     pub fn download_url(&self, base: &str, item_id: &str) -> String {
         let expires = now_ms() + DOWNLOAD_URL_TTL_MS;

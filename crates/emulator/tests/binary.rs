@@ -5,34 +5,26 @@ mod common;
 
 use common::*;
 use onedrive_upload_core::QuickXorHash;
+use onedrive_upload_testkit::ListeningChild;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn launch(data: &std::path::Path, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onedrive-emulator"))
-        .args(["--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
-    (child, base)
+fn launch(data: &std::path::Path, extra: &[&str]) -> ListeningChild {
+    ListeningChild::spawn(
+        Command::new(env!("CARGO_BIN_EXE_onedrive-emulator"))
+            .args(["--listen", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .args(extra)
+            .stderr(Stdio::null()),
+    )
 }
 
 #[tokio::test]
 async fn sigkill_mid_upload_then_restart_resumes() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut first, base) = launch(dir.path(), &["--graph-latency-ms", "150"]);
+    let first = launch(dir.path(), &["--graph-latency-ms", "150"]);
+    let base = first.url.clone();
     let http = http();
     let (token, _) = login(&http, &base).await;
     let started = Instant::now();
@@ -47,10 +39,10 @@ async fn sigkill_mid_upload_then_restart_resumes() {
     let url = r.json::<Value>().await.unwrap()["uploadUrl"].as_str().unwrap().to_owned();
     let data = pattern(1_500_000, 42);
     assert_eq!(put(&http, &url, &data[..655_360], 0, 1_500_000).await.status(), 202);
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.kill();
 
-    let (mut second, base2) = launch(dir.path(), &[]);
+    let second = launch(dir.path(), &[]);
+    let base2 = second.url.clone();
     let url = url.replace(url.split("/upload/").next().unwrap(), &base2);
     let status: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["nextExpectedRanges"], json!(["655360-"]));
@@ -59,6 +51,5 @@ async fn sigkill_mid_upload_then_restart_resumes() {
     assert_eq!(r.json::<Value>().await.unwrap()["file"]["hashes"]["quickXorHash"], QuickXorHash::hash(&data));
     // Fault injection is off unless asked for.
     assert_eq!(http.get(format!("{base2}/_emulator/sessions")).send().await.unwrap().status(), 404);
-    second.kill().unwrap();
-    second.wait().unwrap();
+    second.kill();
 }

@@ -162,3 +162,30 @@ async fn graph_requires_a_valid_unexpired_token() {
     assert!(expired.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("expired"));
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn revoked_tokens_are_refused() {
+    use onedrive_emulator::store::tokens::TokenKind;
+    let mut emu = start().await;
+    let (access, refresh) = login(&emu.http, &emu.base).await;
+    emu.token = access;
+    assert_eq!(emu.get("root").await.status(), 200, "cached as valid first");
+    emu.running.state().revoke_tokens(TokenKind::Access).await.unwrap();
+    let r = emu.get("root").await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(error_code(&r.json().await.unwrap()).0, "InvalidAuthenticationToken");
+    emu.running.state().revoke_tokens(TokenKind::Refresh).await.unwrap();
+    let form = [
+        ("client_id", DEV_CLIENT_ID),
+        ("client_secret", DEV_CLIENT_SECRET),
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let (status, body) = token_request(&emu.http, &emu.base, &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // A new sign-in is not affected.
+    let (fresh, _) = login(&emu.http, &emu.base).await;
+    emu.token = fresh;
+    assert_eq!(emu.get("root").await.status(), 200);
+    emu.shutdown().await;
+}

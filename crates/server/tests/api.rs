@@ -1,24 +1,13 @@
-//! In-process (`oneshot`) tests of every route against the counting fake Graph/identity server.
+//! In-process (`oneshot`) tests of every route, with the real emulator as Graph and identity platform.
 
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::sync::atomic::Ordering;
 
 use axum::http::{Method, StatusCode};
-use common::{call, fake, options, router, state};
-use onedrive_upload_server::embedded::connect_account;
+use common::{call, connected};
 use onedrive_upload_server::AccountStatus;
 use serde_json::{json, Value};
-
-async fn connected() -> (fake::Fake, tempfile::TempDir, onedrive_upload_server::AppState, axum::Router) {
-    let fake = fake::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
-    connect_account(&state).await.unwrap();
-    let router = router(&state);
-    (fake, dir, state, router)
-}
 
 async fn upload_empty(router: &axum::Router, user: &str, name: &str) -> Value {
     let (status, _, item) =
@@ -29,14 +18,14 @@ async fn upload_empty(router: &axum::Router, user: &str, name: &str) -> Value {
 
 #[tokio::test]
 async fn connect_stores_tokens_0600_and_health_reports_it() {
-    let (fake, dir, state, router) = connected().await;
+    let (graph, dir, state, router) = connected().await;
     assert_eq!(state.tokens().status(), AccountStatus::Connected);
     let meta = std::fs::metadata(dir.path().join("tokens.json")).unwrap();
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     let (status, _, health) = call(&router, Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["account"], "connected");
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(graph.token_requests(), 1);
     let (status, _, body) = call(&router, Method::GET, "/auth/login", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "only the operator logs in: {body}");
     let code = state.oauth().issue_connect_code();
@@ -46,7 +35,7 @@ async fn connect_stores_tokens_0600_and_health_reports_it() {
 
 #[tokio::test]
 async fn create_session_and_empty_file() {
-    let (_fake, _dir, _state, router) = connected().await;
+    let (_graph, _dir, _state, router) = connected().await;
     let (status, headers, session) = call(
         &router,
         Method::POST,
@@ -70,7 +59,7 @@ async fn create_session_and_empty_file() {
 
 #[tokio::test]
 async fn refusals_of_create() {
-    let (_fake, _dir, _state, router) = connected().await;
+    let (_graph, _dir, _state, router) = connected().await;
     let (status, headers, body) =
         call(&router, Method::POST, "/api/cloud/file", None, Some(json!({"filename": "a", "size": 1}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -104,7 +93,7 @@ async fn refusals_of_create() {
 
 #[tokio::test]
 async fn expired_and_forged_jwts_are_401() {
-    let (_fake, _dir, _state, router) = connected().await;
+    let (_graph, _dir, _state, router) = connected().await;
     let alice = onedrive_upload_server::UserId::parse("alice").unwrap();
     let expired = onedrive_upload_server::JwtIssuer::hs256(common::SECRET).issue(&alice, -3600);
     let forged = onedrive_upload_server::JwtIssuer::hs256(b"another-secret-of-32-bytes-or-more").issue(&alice, 600);
@@ -121,7 +110,7 @@ async fn expired_and_forged_jwts_are_401() {
 
 #[tokio::test]
 async fn owner_routes_and_foreign_users() {
-    let (_fake, _dir, _state, router) = connected().await;
+    let (_graph, _dir, _state, router) = connected().await;
     let item = upload_empty(&router, "alice", "photo.jpg").await;
     let id = item["id"].as_str().unwrap();
     let (status, _, got) = call(&router, Method::GET, &format!("/api/cloud/file/{id}"), Some("alice"), None).await;
@@ -209,7 +198,7 @@ async fn owner_routes_and_foreign_users() {
 
 #[tokio::test]
 async fn case_variants_of_a_user_do_not_share_a_folder() {
-    let (_fake, _dir, _state, router) = connected().await;
+    let (_graph, _dir, _state, router) = connected().await;
     let item = upload_empty(&router, "alice", "mine.txt").await;
     let id = item["id"].as_str().unwrap();
     let (status, _, _) = call(&router, Method::DELETE, &format!("/api/cloud/file/{id}"), Some("Alice"), None).await;
@@ -218,7 +207,7 @@ async fn case_variants_of_a_user_do_not_share_a_folder() {
 
 #[tokio::test]
 async fn moving_same_named_files_of_two_users_renames_the_second() {
-    let (_fake, _dir, _state, router) = connected().await;
+    let (_graph, _dir, _state, router) = connected().await;
     let mut names = Vec::new();
     for user in ["alice", "bob", "carol"] {
         let item = upload_empty(&router, user, "photo.jpg").await;

@@ -1,6 +1,6 @@
 //! The binary: `listening on http://ADDR` on stdout, refusals at start-up, graceful SIGTERM.
 
-use std::io::{BufRead, BufReader};
+use onedrive_upload_testkit::ListeningChild;
 use std::process::{Command, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_onedrive-upload-server");
@@ -37,29 +37,26 @@ fn dev_is_refused_off_loopback() {
 #[tokio::test]
 async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-token",
-            "binary-test-admin-token-0123456789ab",
-            "--client-id",
-            "abc",
-            "--client-secret",
-            "s",
-            "--redirect-uri",
-            "http://127.0.0.1:1/cb",
-        ])
-        .args(["--jwt-secret", "0123456789abcdef0123456789abcdef", "--data-dir"])
-        .arg(dir.path())
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").expect("the ready line").to_owned();
+    let child = ListeningChild::spawn(
+        Command::new(BIN)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--admin-token",
+                "binary-test-admin-token-0123456789ab",
+                "--client-id",
+                "abc",
+                "--client-secret",
+                "s",
+                "--redirect-uri",
+                "http://127.0.0.1:1/cb",
+            ])
+            .args(["--jwt-secret", "0123456789abcdef0123456789abcdef", "--data-dir"])
+            .arg(dir.path())
+            .env_remove("RUST_LOG")
+            .stderr(Stdio::null()),
+    );
+    let base = child.url.clone();
     assert!(base.starts_with("http://127.0.0.1:"));
     let health: serde_json::Value = reqwest::get(format!("{base}/healthz")).await.unwrap().json().await.unwrap();
     assert_eq!(health["mode"], "microsoft");
@@ -74,24 +71,19 @@ async fn microsoft_mode_listens_reports_not_connected_and_stops_on_sigterm() {
     assert!(location.contains("code_challenge_method=S256"));
     let callback = login.get(format!("{base}/cb?code=x&state=y")).send().await.unwrap();
     assert_eq!(callback.status(), 400, "callback path taken from --redirect-uri");
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful exit: {status:?}");
+    assert!(child.terminate(), "graceful exit on SIGTERM");
 }
 
 #[tokio::test]
 async fn embedded_dev_mode_connects_by_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["--listen", "127.0.0.1:0", "--dev", "--emulator-fault-injection", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").expect("the ready line").to_owned();
+    let child = ListeningChild::spawn(
+        Command::new(BIN)
+            .args(["--listen", "127.0.0.1:0", "--dev", "--emulator-fault-injection", "--data-dir"])
+            .arg(dir.path())
+            .stderr(Stdio::null()),
+    );
+    let base = child.url.clone();
     let info: serde_json::Value = reqwest::get(format!("{base}/dev/info")).await.unwrap().json().await.unwrap();
     assert_eq!(info["mode"], "embedded");
     assert_eq!(info["faultInjection"], true);
@@ -113,6 +105,5 @@ async fn embedded_dev_mode_connects_by_itself() {
     assert_eq!(session.status(), 200);
     let session: serde_json::Value = session.json().await.unwrap();
     assert!(session["uploadUrl"].as_str().unwrap().starts_with(&emulator));
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    assert!(child.terminate(), "graceful exit on SIGTERM");
 }

@@ -4,7 +4,8 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::{call, fake, options, router, state};
+use common::graph::{Graph, CLIENT_ID, CLIENT_SECRET};
+use common::{call, options, router, state};
 use onedrive_upload_server::embedded::connect_account;
 use serde_json::json;
 use tower::ServiceExt;
@@ -58,9 +59,9 @@ async fn cors_exposes_retry_after() {
 
 #[tokio::test]
 async fn dev_routes_only_in_dev() {
-    let fake = fake::spawn().await;
+    let graph = Graph::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let st = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
+    let st = state(options(&graph.base, dir.path(), CLIENT_ID, CLIENT_SECRET));
     connect_account(&st).await.unwrap();
     let app = router(&st);
     let (status, _, body) = call(&app, Method::GET, "/dev/token?user=carol", None, None).await;
@@ -84,9 +85,9 @@ async fn dev_routes_only_in_dev() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         info,
-        json!({"mode": "embedded", "emulator": fake.base, "faultInjection": false, "folders": ["salon-photos", "documents"]})
+        json!({"mode": "embedded", "emulator": graph.base, "faultInjection": false, "folders": ["salon-photos", "documents"]})
     );
-    let mut prod = options(&fake.base, dir.path(), "test-client", "test-secret");
+    let mut prod = options(&graph.base, dir.path(), CLIENT_ID, CLIENT_SECRET);
     prod.dev_issuer = None;
     let prod = router(&state(prod));
     let (status, _, body) = call(&prod, Method::GET, "/dev/token?user=carol", None, None).await;
@@ -139,10 +140,10 @@ impl onedrive_upload_server::Authenticator for HeaderAuth {
 
 #[tokio::test]
 async fn an_embedding_app_plugs_its_own_authenticator() {
-    let fake = fake::spawn().await;
+    let graph = Graph::start().await;
     let dir = tempfile::tempdir().unwrap();
     let st = onedrive_upload_server::AppState::new(
-        options(&fake.base, dir.path(), "test-client", "test-secret"),
+        options(&graph.base, dir.path(), CLIENT_ID, CLIENT_SECRET),
         std::sync::Arc::new(HeaderAuth),
     )
     .unwrap();

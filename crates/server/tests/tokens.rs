@@ -2,11 +2,10 @@
 
 mod common;
 
-use std::sync::atomic::Ordering;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use common::{call, fake, options, router, state};
+use common::graph::{Graph, CLIENT_ID, CLIENT_SECRET};
+use common::{call, connected, options, router, state};
 use onedrive_upload_server::embedded::connect_account;
 use onedrive_upload_server::AccountStatus;
 use serde_json::{json, Value};
@@ -18,13 +17,9 @@ fn stored(dir: &std::path::Path) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn hundred_requests_at_expiry_cause_one_refresh_and_rotation_is_persisted() {
-    let fake = fake::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
-    connect_account(&state).await.unwrap();
+    let (graph, dir, state, app) = connected().await;
     let before = stored(dir.path());
-    let app = router(&state);
-    fake.state.token_delay_ms.store(50, Ordering::SeqCst);
+    graph.probe.token_delay_ms.store(50, std::sync::atomic::Ordering::SeqCst);
     state.tokens().expire_access_token();
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..100 {
@@ -44,7 +39,7 @@ async fn hundred_requests_at_expiry_cause_one_refresh_and_rotation_is_persisted(
     while let Some(status) = tasks.join_next().await {
         assert_eq!(status.unwrap(), StatusCode::OK);
     }
-    assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 1, "single-flight refresh");
+    assert_eq!(graph.token_requests(), 2, "the code exchange and a single-flight refresh");
     assert_eq!(state.tokens().refresh_count(), 1);
     let after = stored(dir.path());
     assert_ne!(before["refresh_token"], after["refresh_token"], "rotated refresh token stored");
@@ -53,24 +48,21 @@ async fn hundred_requests_at_expiry_cause_one_refresh_and_rotation_is_persisted(
     assert!(!text.contains(before["refresh_token"].as_str().unwrap()));
     // A new process (state) starts from the file, and can refresh with the rotated token.
     drop(app);
-    let again = common::state(options(&fake.base, dir.path(), "test-client", "test-secret"));
+    let again = common::state(options(&graph.base, dir.path(), CLIENT_ID, CLIENT_SECRET));
     assert_eq!(again.tokens().status(), AccountStatus::Connected);
     again.tokens().expire_access_token();
     let app = router(&again);
     let (status, _, body) =
         call(&app, Method::POST, "/api/cloud/file", Some("bob"), Some(json!({"filename": "x.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 2);
+    assert_eq!(graph.token_requests(), 3, "one more refresh");
 }
 
 #[tokio::test]
 async fn invalid_grant_disconnects_and_login_reconnects() {
-    let fake = fake::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
-    connect_account(&state).await.unwrap();
-    let app = router(&state);
-    fake.state.revoked.store(true, Ordering::SeqCst);
+    let (graph, dir, state, app) = connected().await;
+    let tokens = stored(dir.path());
+    graph.revoke_refresh_tokens().await;
     state.tokens().expire_access_token();
     let (status, _, body) =
         call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
@@ -78,20 +70,21 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
     assert_eq!(body["error"]["code"], "account_disconnected");
     assert!(body["error"]["message"].as_str().unwrap().contains("/auth/login"));
     let text = body.to_string();
-    assert!(!text.contains("AT-") && !text.contains("RT-"), "no token in answers");
+    for token in [&tokens["access_token"], &tokens["refresh_token"]] {
+        assert!(!text.contains(token.as_str().unwrap()), "no token in answers");
+    }
     let (status, _, health) = call(&app, Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(health["account"], "disconnected");
     assert!(health["action"].as_str().unwrap().contains("/auth/login"));
     assert!(!dir.path().join("tokens.json").exists(), "dead refresh token removed (on invalid_grant only)");
     // Still disconnected: no further token requests are made.
-    let count = fake.state.token_requests.load(Ordering::SeqCst);
+    let count = graph.token_requests();
     let (status, _, _) = call(&app, Method::GET, "/api/cloud/file/ITEM1", Some("alice"), None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(fake.state.token_requests.load(Ordering::SeqCst), count);
+    assert_eq!(graph.token_requests(), count);
 
     // The operator reconnects through /auth/login like a browser would.
-    fake.state.revoked.store(false, Ordering::SeqCst);
     let anonymous = app.clone().oneshot(Request::get("/auth/login").body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "only the operator reconnects");
     let code = state.oauth().issue_connect_code();
@@ -138,9 +131,9 @@ async fn invalid_grant_disconnects_and_login_reconnects() {
 
 #[tokio::test]
 async fn forged_state_and_identity_errors_are_refused() {
-    let fake = fake::spawn().await;
+    let graph = Graph::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
+    let state = state(options(&graph.base, dir.path(), CLIENT_ID, CLIENT_SECRET));
     let app = router(&state);
     let (status, _, body) =
         call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
@@ -164,7 +157,7 @@ async fn forged_state_and_identity_errors_are_refused() {
     assert_eq!(denied.status(), StatusCode::BAD_REQUEST);
     assert_eq!(state.tokens().status(), AccountStatus::NotConnected);
     // A wrong client secret: the exchange fails cleanly (502), nothing stored.
-    let bad = common::state(options(&fake.base, dir.path(), "test-client", "wrong"));
+    let bad = common::state(options(&graph.base, dir.path(), CLIENT_ID, "wrong"));
     let err = connect_account(&bad).await.unwrap_err();
     assert_eq!(err.code(), "upstream_error");
     assert!(!dir.path().join("tokens.json").exists());
@@ -172,16 +165,13 @@ async fn forged_state_and_identity_errors_are_refused() {
 
 #[tokio::test]
 async fn a_graph_401_refreshes_once_and_retries() {
-    let fake = fake::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
-    connect_account(&state).await.unwrap();
-    let app = router(&state);
-    fake.state.revoke_access_tokens();
+    let (graph, _dir, state, app) = connected().await;
+    graph.revoke_access_tokens().await;
     let (status, _, body) =
         call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(fake.state.refresh_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(state.tokens().refresh_count(), 1);
+    assert_eq!(graph.token_requests(), 2, "the code exchange and one refresh");
 }
 
 /// A log sink the test can read back.
@@ -214,12 +204,8 @@ async fn tokens_and_secrets_never_reach_the_logs() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let fake = fake::spawn().await;
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(options(&fake.base, dir.path(), "test-client", "test-secret"));
-    connect_account(&state).await.unwrap();
+    let (graph, dir, state, app) = connected().await;
     let first = stored(dir.path());
-    let app = router(&state);
     state.tokens().expire_access_token();
     let (status, _, _) =
         call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;
@@ -230,7 +216,7 @@ async fn tokens_and_secrets_never_reach_the_logs() {
         .oneshot(Request::get("/getAToken?code=SECRETCODE&state=x").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    fake.state.revoked.store(true, Ordering::SeqCst);
+    graph.revoke_refresh_tokens().await;
     state.tokens().expire_access_token();
     let (status, _, _) =
         call(&app, Method::POST, "/api/cloud/file", Some("alice"), Some(json!({"filename": "a.bin", "size": 1}))).await;

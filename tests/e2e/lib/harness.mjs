@@ -1,6 +1,7 @@
 // Shared helpers of the browser end-to-end tests: start/stop the real server (with its embedded
-// emulator), launch Debian's Chromium through playwright-core, talk to the emulator's control API,
-// make test bytes, poll, and save screenshots. Used by tests/e2e and tests/npm-consumer.
+// emulator), launch Debian's Chromium through playwright-core (flags from browsers.mjs), talk to the
+// emulator's control API, make test bytes, poll, and save screenshots. Used by tests/e2e and
+// tests/npm-consumer.
 
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync } from "node:fs";
@@ -10,6 +11,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { CHROMIUM, CHROMIUM_ARGS } from "./browsers.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -18,12 +20,6 @@ export const ROOT = process.env.ODU_ROOT ?? path.resolve(here, "../../..");
 /** Screenshots and server logs go here (git-ignored). */
 export const ARTIFACTS = path.join(ROOT, "tests/e2e/artifacts");
 
-/** Debian's Chromium; never a browser downloaded by playwright. */
-export const CHROMIUM = process.env.ODU_CHROMIUM ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-];
 
 /** The server binary: env ODU_SERVER_BIN, else the debug build in target/. */
 export function serverBin() {
@@ -146,7 +142,10 @@ export async function storedBytes(emulator, id) {
   return Buffer.from(await response.arrayBuffer());
 }
 
-/** `size` deterministic pseudo-random bytes (xorshift32 seeded by `seed`). */
+/**
+ * `size` deterministic pseudo-random bytes (xorshift32 seeded by `seed`): the same bytes as
+ * `onedrive_upload_testkit::pattern(size, seed)` on the Rust side.
+ */
 export function makeBytes(size, seed) {
   const bytes = Buffer.alloc(size);
   let x = (seed * 2654435761) >>> 0 || 1;

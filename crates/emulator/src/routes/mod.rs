@@ -123,6 +123,7 @@ async fn check_token(state: &AppState, headers: &HeaderMap) -> Result<(), Emulat
                 .db()
                 .call(move |c| crate::store::tokens::get_token(c, &d2, crate::store::tokens::TokenKind::Access))
                 .await?;
+            let row = row.filter(|r| !r.revoked);
             if let Some(row) = &row {
                 state.cache_access_token(&d, row.expires_ms);
             }

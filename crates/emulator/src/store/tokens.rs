@@ -118,6 +118,14 @@ pub fn revoke_token(conn: &Connection, digest: &str) -> Result<(), EmulatorError
     Ok(())
 }
 
+/// Marks every token of `kind` revoked (as when the user signs out everywhere or withdraws
+/// the app's consent); answers how many were live.
+pub fn revoke_all(conn: &Connection, kind: TokenKind) -> Result<usize, EmulatorError> {
+    Ok(conn
+        .prepare_cached("UPDATE tokens SET revoked = 1 WHERE kind = ?1 AND revoked = 0")?
+        .execute([kind.as_str()])?)
+}
+
 /// A sharing link of an item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkRow {

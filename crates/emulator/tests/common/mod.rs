@@ -1,17 +1,19 @@
 //! Shared helpers of the loopback tests: start an emulator on 127.0.0.1:0, sign in through
 //! the real OAuth flow, create sessions and send fragments with reqwest.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use onedrive_emulator::{spawn, EmulatorConfig, RunningEmulator, DEV_CLIENT_ID, DEV_CLIENT_SECRET};
-use reqwest::header::{CONTENT_RANGE, LOCATION};
-use reqwest::{redirect, Client, Response};
+use onedrive_upload_testkit::oauth::{self, ClientCredentials};
+use reqwest::header::CONTENT_RANGE;
+use reqwest::{Client, Response};
 use serde_json::{json, Value};
 use std::path::Path;
 
-/// The PKCE example of RFC 7636.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-pub const REDIRECT: &str = "http://127.0.0.1:9/getAToken";
+pub use onedrive_upload_testkit::oauth::{CHALLENGE, REDIRECT, VERIFIER};
+pub use onedrive_upload_testkit::pattern;
+
+/// The built-in dev client of the emulator.
+pub const DEV: ClientCredentials<'static> = ClientCredentials { id: DEV_CLIENT_ID, secret: DEV_CLIENT_SECRET };
 
 pub struct Emu {
     pub running: RunningEmulator,
@@ -22,7 +24,7 @@ pub struct Emu {
 }
 
 pub fn http() -> Client {
-    Client::builder().redirect(redirect::Policy::none()).build().unwrap()
+    oauth::http()
 }
 
 pub async fn spawn_in(dir: &Path, tweak: impl FnOnce(&mut EmulatorConfig)) -> RunningEmulator {
@@ -45,59 +47,23 @@ pub async fn start() -> Emu {
     start_with(|_| {}).await
 }
 
-/// Authorize (auto-consent) and return the code from the redirect.
+/// Authorize (auto-consent) as the dev client and return the code from the redirect.
 pub async fn authorize(http: &Client, base: &str, state: &str) -> String {
-    let r = http
-        .get(format!("{base}/common/oauth2/v2.0/authorize"))
-        .query(&[
-            ("client_id", DEV_CLIENT_ID),
-            ("response_type", "code"),
-            ("redirect_uri", REDIRECT),
-            ("response_mode", "query"),
-            ("scope", "offline_access Files.ReadWrite.All"),
-            ("state", state),
-            ("code_challenge", CHALLENGE),
-            ("code_challenge_method", "S256"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 302);
-    let location = url::Url::parse(r.headers()[LOCATION].to_str().unwrap()).unwrap();
-    assert!(location.as_str().starts_with(REDIRECT));
-    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
-    assert_eq!(q.get("state").map(String::as_str), Some(state));
-    q["code"].clone()
+    oauth::authorize(http, base, DEV_CLIENT_ID, state).await.unwrap()
 }
 
 pub async fn token_request(http: &Client, base: &str, form: &[(&str, &str)]) -> (u16, Value) {
-    let r = http.post(format!("{base}/common/oauth2/v2.0/token")).form(form).send().await.unwrap();
-    (r.status().as_u16(), r.json().await.unwrap())
+    oauth::token_request(http, base, form).await.unwrap()
 }
 
 pub async fn redeem(http: &Client, base: &str, code: &str, verifier: &str) -> (u16, Value) {
-    token_request(
-        http,
-        base,
-        &[
-            ("client_id", DEV_CLIENT_ID),
-            ("client_secret", DEV_CLIENT_SECRET),
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", verifier),
-            ("scope", "offline_access Files.ReadWrite.All"),
-        ],
-    )
-    .await
+    oauth::redeem(http, base, DEV, code, verifier).await.unwrap()
 }
 
-/// Full sign-in: (access token, refresh token).
+/// Full sign-in as the dev client: (access token, refresh token).
 pub async fn login(http: &Client, base: &str) -> (String, String) {
-    let code = authorize(http, base, "xyz").await;
-    let (status, body) = redeem(http, base, &code, VERIFIER).await;
-    assert_eq!(status, 200, "{body}");
-    (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
+    let tokens = oauth::login(http, base, DEV).await.unwrap();
+    (tokens.access, tokens.refresh)
 }
 
 impl Emu {
@@ -154,18 +120,6 @@ pub async fn upload_all(http: &Client, url: &str, data: &[u8], chunk: usize) -> 
         assert_eq!(v["nextExpectedRanges"], json!([format!("{end}-")]));
         offset = end;
     }
-}
-
-pub fn pattern(n: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 /// Sends raw bytes on a fresh connection and returns the response status code.

@@ -1,7 +1,8 @@
-//! Shared test helpers: building a server state against a Graph base URL and calling it in-process.
+//! Shared test helpers: building a server state against a Graph base URL (the real emulator, see
+//! [`graph`]) and calling it in-process.
 #![allow(dead_code)]
 
-pub mod fake;
+pub mod graph;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -85,4 +86,15 @@ pub async fn call(
 /// `app(state)`.
 pub fn router(state: &AppState) -> Router {
     app(state.clone())
+}
+
+/// A server state connected (code exchange done) to a fresh emulator, its router, and the
+/// emulator and data directory they live on.
+pub async fn connected() -> (graph::Graph, tempfile::TempDir, AppState, Router) {
+    let graph = graph::Graph::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(options(&graph.base, dir.path(), graph::CLIENT_ID, graph::CLIENT_SECRET));
+    onedrive_upload_server::embedded::connect_account(&state).await.unwrap();
+    let router = router(&state);
+    (graph, dir, state, router)
 }

@@ -3,11 +3,12 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use onedrive_emulator::{spawn, ClientRegistration, EmulatorConfig, RunningEmulator};
+use onedrive_upload_testkit::ListeningChild;
 use serde_json::{json, Value};
 
 /// The server binary.
@@ -43,7 +44,7 @@ pub async fn emulator(dir: &std::path::Path) -> RunningEmulator {
 
 /// A running server binary, its stderr log collected.
 pub struct Server {
-    child: Child,
+    child: ListeningChild,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     log: Arc<Mutex<String>>,
@@ -97,24 +98,23 @@ impl Server {
         } else {
             Command::new(BIN)
         };
-        let mut child =
-            command.args(args).env("RUST_LOG", "info").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut line = Vec::new();
-            while reader.read_until(b'\n', &mut line).map(|n| n > 0).unwrap_or(false) {
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&line));
-                line.clear();
-            }
-        });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no ready line: {line:?}"));
+        let child =
+            ListeningChild::spawn_with(command.args(args).env("RUST_LOG", "info").stderr(Stdio::piped()), |c| {
+                let stderr = c.stderr.take().unwrap();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stderr);
+                    let mut line = Vec::new();
+                    while reader.read_until(b'\n', &mut line).map(|n| n > 0).unwrap_or(false) {
+                        sink.lock().unwrap().push_str(&String::from_utf8_lossy(&line));
+                        line.clear();
+                    }
+                });
+            });
+        let base = child.url.clone();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Server { child, base: base.to_owned(), log, http }
+        Server { child, base, log, http }
     }
 
     /// Everything logged so far.
@@ -173,13 +173,6 @@ impl Server {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
