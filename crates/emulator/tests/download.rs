@@ -108,3 +108,49 @@ async fn wrong_methods_are_graph_shaped_405() {
     assert!(r.json::<Value>().await.unwrap()["error"]["code"].is_string());
     emu.shutdown().await;
 }
+
+/// Download and share URLs behave as SharePoint's download hosts are documented to: a simple GET
+/// from any origin gets `Access-Control-Allow-Origin: *`, but a CORS preflight is not answered
+/// with permission (so a page must not send `Authorization` or other custom headers there).
+#[tokio::test]
+async fn download_and_share_urls_allow_simple_gets_but_no_preflight() {
+    let emu = start().await;
+    let url = emu.session("root:/simple.bin:", json!({})).await;
+    let item = upload_all(&emu.http, &url, b"0123456789", 1 << 20).await;
+    let id = item["id"].as_str().unwrap();
+    let download = emu.get(&format!("items/{id}/content")).await.headers()["location"].to_str().unwrap().to_owned();
+    let link: Value = emu
+        .post_json(&format!("items/{id}/createLink"), json!({"type": "view", "scope": "anonymous"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let share = format!("{}?download=1", link["link"]["webUrl"].as_str().unwrap());
+    for target in [&download, &share] {
+        let preflight = http()
+            .request(reqwest::Method::OPTIONS, target)
+            .header("origin", "http://page.example:3000")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await
+            .unwrap();
+        assert!(!preflight.status().is_success(), "{target}: preflight answered {}", preflight.status());
+        for name in ["access-control-allow-origin", "access-control-allow-headers", "access-control-allow-methods"] {
+            assert!(preflight.headers().get(name).is_none(), "{target}: preflight has {name}");
+        }
+        let simple = http()
+            .get(target.as_str())
+            .header("origin", "http://page.example:3000")
+            .header("range", "bytes=2-5")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(simple.status(), 206, "{target}");
+        assert_eq!(simple.headers()["access-control-allow-origin"], "*");
+        let exposed = simple.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
+        assert!(exposed.contains("content-range") && exposed.contains("content-length"), "{exposed}");
+        assert_eq!(simple.bytes().await.unwrap().as_ref(), b"2345");
+    }
+    emu.shutdown().await;
+}

@@ -225,3 +225,39 @@ async fn moving_same_named_files_of_two_users_renames_the_second() {
     }
     assert_eq!(names, ["photo.jpg", "photo 1.jpg", "photo 2.jpg"]);
 }
+
+#[tokio::test]
+async fn download_answers_json_when_asked_and_a_redirect_otherwise() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (_graph, _dir, _state, router) = connected().await;
+    let item = upload_empty(&router, "alice", "report.pdf").await;
+    let uri = format!("/api/cloud/file/{}/download", item["id"].as_str().unwrap());
+    let get = |accept: Option<&str>| {
+        let mut request = Request::get(&uri).header("authorization", format!("Bearer {}", common::token("alice")));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        router.clone().oneshot(request.body(Body::empty()).unwrap())
+    };
+    // A browser's fetch asking for JSON: the URL in the body, no redirect to follow.
+    let response = get(Some("application/json")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let url = body["url"].as_str().unwrap();
+    assert!(url.contains("/download/"), "{body}");
+    let expires = onedrive_upload_core::time::parse_millis(body["expirationDateTime"].as_str().unwrap()).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    assert!(expires > now && expires <= now + 5 * 60_000, "{body}");
+    assert_eq!(reqwest::get(url).await.unwrap().status(), 200, "the URL downloads");
+    // curl and server-to-server callers: the 302 as before.
+    for accept in [None, Some("*/*"), Some("text/html")] {
+        let response = get(accept).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FOUND, "{accept:?}");
+        assert!(response.headers()["location"].to_str().unwrap().contains("/download/"));
+    }
+}

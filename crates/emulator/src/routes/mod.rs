@@ -1,5 +1,6 @@
-//! The HTTP surface: Graph v1.0 (bearer token required), upload and download URLs
-//! (pre-authenticated, CORS for any origin), the identity platform, and the optional
+//! The HTTP surface: Graph v1.0 (bearer token required), upload URLs (pre-authenticated, CORS
+//! for any origin), download and share URLs (pre-authenticated, simple CORS requests only), the
+//! identity platform, and the optional
 //! fault-injection control API. Every error is Graph- or OAuth-shaped.
 
 pub mod auth;
@@ -34,15 +35,15 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .route_layer(middleware::from_fn_with_state(state.clone(), graph_latency))
         .layer(cors_any_origin());
-    let pre_authenticated = Router::new()
-        .route("/upload/{id}", any(upload::handle))
+    let uploads = Router::new().route("/upload/{id}", any(upload::handle)).layer(cors_any_origin());
+    let downloads = Router::new()
         .route("/download/{token}", get(download::by_token))
         .route("/share/{token}", get(download::shared))
-        .layer(cors_any_origin());
+        .layer(middleware::from_fn(simple_cors_only));
     let identity = Router::new()
         .route("/{tenant}/oauth2/v2.0/authorize", get(auth::authorize))
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token));
-    let mut router = Router::new().merge(graph).merge(pre_authenticated).merge(identity);
+    let mut router = Router::new().merge(graph).merge(uploads).merge(downloads).merge(identity);
     if state.config().fault_injection {
         // Its own 405 fallback before the CORS layer, so that a preflight (OPTIONS) is answered
         // by the layer instead of the outer router's 405.
@@ -68,6 +69,24 @@ pub fn cors_any_origin() -> CorsLayer {
             HeaderName::from_static("request-id"),
         ])
         .max_age(std::time::Duration::from_secs(3600))
+}
+
+/// CORS of the download and share URLs, as Microsoft documents SharePoint's download hosts: a
+/// simple GET (no custom headers; `Range` is safelisted) from any origin may read the answer, but
+/// a preflight gets no permission (405, no `Access-Control-*` headers), so a page that sends
+/// `Authorization` or custom headers there fails in every browser, as it would against OneDrive.
+async fn simple_cors_only(request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        return axum::response::IntoResponse::into_response(method_not_allowed(Method::OPTIONS).await);
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        header::HeaderValue::from_static("content-length, content-range, accept-ranges, content-disposition"),
+    );
+    response
 }
 
 /// `http://{Host}`: the base of the URLs the emulator hands out, as the client reached it.

@@ -8,14 +8,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::names::validate_item_id;
 use onedrive_upload_core::protocol::{
     ConflictBehavior, CreateUploadSessionRequest, DriveItem, NewFileRequest, UploadSessionItem,
 };
-use onedrive_upload_core::time;
+use onedrive_upload_core::time::{self, format_millis};
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -258,16 +258,44 @@ pub fn numbered(name: &str, n: i32) -> String {
     }
 }
 
-/// `GET /api/cloud/file/{id}/download`: 302 to the short-lived pre-authenticated URL.
+/// How long the server says a download URL stays valid. Graph gives no expiry for the URL its
+/// `/content` redirects to, only "a few minutes"; a browser navigates to it at once.
+pub const DOWNLOAD_URL_VALIDITY_MS: i64 = 60_000;
+
+/// `GET /api/cloud/file/{id}/download`: the short-lived pre-authenticated URL, as
+/// `{"url","expirationDateTime"}` JSON when the request accepts `application/json` (browsers:
+/// they then navigate to it, relying on nothing about headers across a redirect), else as a
+/// 302 to it (curl, server-to-server).
 pub async fn download(
     State(state): State<AppState>,
     User(user): User,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (_, place) = locate(&state, &id, &user).await?;
     require_readable(&place)?;
+    let issued = now_ms();
     let url = state.graph().download_url(&id).await?;
-    Ok((StatusCode::FOUND, [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store".into())]).into_response())
+    let no_store = [(header::CACHE_CONTROL, "no-store")];
+    if accepts_json(&headers) {
+        let expires = format_millis(issued + DOWNLOAD_URL_VALIDITY_MS);
+        return Ok((no_store, Json(json!({"url": url, "expirationDateTime": expires}))).into_response());
+    }
+    Ok((StatusCode::FOUND, no_store, [(header::LOCATION, url)]).into_response())
+}
+
+/// Whether an `Accept` header lists `application/json` (parameters such as `q` ignored).
+pub fn accepts_json(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| range.split(';').next().is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json")))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Appends `download=1` to a share link.
@@ -304,6 +332,23 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_is_asked_for_by_accept_only() {
+        let accept = |v: &[&str]| {
+            let mut h = HeaderMap::new();
+            for value in v {
+                h.append(header::ACCEPT, value.parse().unwrap());
+            }
+            accepts_json(&h)
+        };
+        assert!(accept(&["application/json"]));
+        assert!(accept(&["text/html, Application/JSON;q=0.9"]));
+        assert!(accept(&["text/html", "application/json"]));
+        assert!(!accept(&[]));
+        assert!(!accept(&["*/*"]));
+        assert!(!accept(&["application/json-seq", "text/json"]));
+    }
 
     #[test]
     fn download_suffix() {
