@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
 /** The element reference key of the W3C protocol. */
-const ELEMENT = "element-6066-11e4-a52f-4a5b6d2ca3e0";
+const ELEMENT = "element-6066-11e4-a52e-4f735466cecf";
 
 /** A WebDriver error answer as a JS Error with the protocol's `error` code. */
 class WebDriverError extends Error {
