@@ -29,9 +29,18 @@ if ! command -v wasm-pack >/dev/null 2>&1; then
   cargo install wasm-pack --locked || cargo install wasm-pack
 fi
 
+# geckodriver (Firefox's WebDriver server) for the Firefox runs, built from source like the above.
+GECKODRIVER_VERSION=0.37.1
+if [ "$(geckodriver --version 2>/dev/null | awk 'NR==1 {print $2}')" != "$GECKODRIVER_VERSION" ]; then
+  log "installing geckodriver $GECKODRIVER_VERSION (built from source, a few minutes)"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked --force \
+    || cargo install geckodriver --version "$GECKODRIVER_VERSION" --force
+fi
+
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3) # tests/guides (standard library only)
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test suite of onedrive-upload on this machine, installing what is missing first:
-# native tests, clippy (native and wasm32), browser tests (wasm-pack test in headless Chromium
-# against a live server + embedded emulator), the end-to-end page tests and the npm/Vite consumer.
+# native tests, clippy (native and wasm32), browser tests (wasm-pack test in headless Chromium and
+# headless Firefox, each against a live server + embedded emulator), the end-to-end page tests (the
+# same scenarios in Chromium and Firefox) and the npm/Vite consumer. Prints each step's duration.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,9 +10,18 @@ ROOT=$PWD
 # wasm-pack runs the first wasm-opt on PATH: the pinned npm binaryen (see tools/package.json).
 export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER=/usr/bin/chromedriver
+export GECKODRIVER="$HOME/.cargo/bin/geckodriver"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
-step() { printf '\n===== %s =====\n' "$*"; }
+STEP_NAME=""
+STEP_START=$SECONDS
+# Ends the current step (printing how long it took) and starts the next one.
+step() {
+  [ -n "$STEP_NAME" ] && printf -- '----- %s: %ds\n' "$STEP_NAME" $((SECONDS - STEP_START))
+  STEP_NAME="$*"
+  STEP_START=$SECONDS
+  printf '\n===== %s =====\n' "$*"
+}
 
 step "bootstrap"
 bash scripts/bootstrap.sh
@@ -58,11 +68,25 @@ start_server() {
   return 1
 }
 
-step "browser tests (wasm-pack test --headless --chrome)"
+stop_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+# The wasm browser suites (tests/*.rs) in each browser, each against a fresh server; the browser
+# flags and binaries come from webdriver.json (wasm-bindgen-test-runner reads it).
+step "browser tests in Chromium (wasm-pack test --headless --chrome)"
 start_server
 echo "server: $SERVER_URL"
-ODU_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --chrome
-kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+ODU_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --chrome --chromedriver "$CHROMEDRIVER"
+stop_server
+
+step "browser tests in Firefox (wasm-pack test --headless --firefox)"
+start_server
+echo "server: $SERVER_URL"
+ODU_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --firefox --geckodriver "$GECKODRIVER"
+stop_server
 
 step "build pkg/ (wasm-pack build --target web --release)"
 wasm-pack build --target web --release
@@ -71,7 +95,7 @@ step "bundle Uppy for www/uppy.html (esbuild into www/vendor/)"
 (cd packages/uppy-onedrive && npm run --silent build:www)
 
 if [ -d tests/e2e ]; then
-  step "end-to-end tests of the demo pages, www/ and www/uppy.html (playwright-core + Debian chromium)"
+  step "end-to-end tests of the demo pages: www/ in Chromium and Firefox, www/uppy.html in Chromium"
   (cd tests/e2e && ODU_SERVER_BIN="$SERVER_BIN" ODU_ROOT="$ROOT" node --test)
 fi
 
@@ -81,3 +105,4 @@ if [ -d tests/npm-consumer ]; then
 fi
 
 step "all suites passed"
+printf -- '----- total: %ds\n' "$SECONDS"
