@@ -12,6 +12,9 @@ export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 export CHROMEDRIVER=/usr/bin/chromedriver
 export GECKODRIVER="$HOME/.cargo/bin/geckodriver"
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+# wasm-bindgen-test-runner gives each browser test file 20 s by default: too little on a busy 2-core
+# machine (a safety net against hangs, not a speed requirement).
+export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
 
 STEP_NAME=""
 STEP_START=$SECONDS
