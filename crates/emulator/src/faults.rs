@@ -25,6 +25,9 @@ pub enum FaultAction {
     ExpireSession,
     /// The committing request stores and reports a wrong QuickXorHash.
     CorruptHash,
+    /// Handle the request completely (a last fragment commits), then close the connection
+    /// instead of answering: a lost answer.
+    DropAnswer,
 }
 
 /// `POST /_emulator/faults` body.
@@ -60,6 +63,9 @@ pub struct FaultSpec {
     /// See [`FaultAction::CorruptHash`].
     #[serde(default)]
     pub corrupt_hash: Option<bool>,
+    /// See [`FaultAction::DropAnswer`].
+    #[serde(default)]
+    pub drop_answer: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,8 +110,13 @@ impl FaultSpec {
         if self.corrupt_hash == Some(true) {
             actions.push(FaultAction::CorruptHash);
         }
+        if self.drop_answer == Some(true) {
+            actions.push(FaultAction::DropAnswer);
+        }
         if actions.len() != 1 {
-            return Err("give exactly one of status, dropAfterBytes, delayMs, expireSession, corruptHash".into());
+            return Err(
+                "give exactly one of status, dropAfterBytes, delayMs, expireSession, corruptHash, dropAnswer".into()
+            );
         }
         if self.status.is_none() && (self.retry_after.is_some() || self.body.is_some()) {
             return Err("retryAfter and body only go with status".into());
@@ -180,7 +191,9 @@ mod tests {
         faults.add(&spec(r#"{"name":"a","status":503,"retryAfter":1,"count":2}"#)).unwrap();
         faults.add(&spec(r#"{"name":"a","delayMs":5,"method":"any"}"#)).unwrap();
         faults.add(&spec(r#"{"name":"a","corruptHash":true}"#)).unwrap();
+        faults.add(&spec(r#"{"name":"a","dropAnswer":true,"method":"POST"}"#)).unwrap();
         assert_eq!(faults.take("b", "PUT", false), None);
+        assert_eq!(faults.take("a", "POST", false), Some(FaultAction::DropAnswer));
         assert_eq!(faults.take("a", "GET", false), Some(FaultAction::DelayMs(5)));
         let s503 = FaultAction::Status { status: 503, retry_after: Some("1".into()), body: None };
         assert_eq!(faults.take("a", "PUT", false), Some(s503.clone()));
@@ -196,6 +209,7 @@ mod tests {
         for bad in [
             r#"{"name":"a"}"#,
             r#"{"name":"a","status":503,"delayMs":1}"#,
+            r#"{"name":"a","dropAnswer":true,"corruptHash":true}"#,
             r#"{"name":"a","status":42}"#,
             r#"{"name":"a","status":503,"method":"PATCH"}"#,
             r#"{"name":"a","status":503,"count":0}"#,

@@ -84,8 +84,26 @@ async fn handle_inner(
         Some(FaultAction::ExpireSession) => {
             state.end_session(&session, SessionState::Expired).await?;
         }
+        Some(FaultAction::DropAnswer) => {
+            // Processed in full (a last fragment commits), then the answer is lost.
+            let processed = respond(state, &session, method, headers, body).await;
+            tracing::debug!(ok = processed.is_ok(), "dropping the answer");
+            return cut_connection(kill).await;
+        }
         Some(FaultAction::CorruptHash) | None => {}
     }
+    respond(state, &session, method, headers, body).await
+}
+
+/// The request's real handling, after any fault.
+async fn respond(
+    state: &AppState,
+    session: &Arc<LiveSession>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Response, EmulatorError> {
+    let session = session.clone();
     if headers.contains_key(header::AUTHORIZATION) {
         return Err(EmulatorError::graph(
             StatusCode::UNAUTHORIZED,
@@ -164,6 +182,11 @@ async fn drop_connection(
     }
     session.lock().progress.bytes_received += read;
     state.persist(session).await?;
+    cut_connection(kill).await
+}
+
+/// Closes the request's connection without an answer.
+async fn cut_connection(kill: Option<ConnectionKill>) -> Result<Response, EmulatorError> {
     match kill {
         Some(kill) => {
             kill.kill();
