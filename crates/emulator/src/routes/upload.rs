@@ -142,7 +142,8 @@ fn status_json(live: &crate::upload::live::Live) -> UploadSession {
     }
 }
 
-fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_json::Value>) -> EmulatorError {
+/// The error a status fault answers: Graph's error for that status (or the given body), with `Retry-After`.
+pub(crate) fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_json::Value>) -> EmulatorError {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let (code, message) = match status.as_u16() {
         429 => ("activityLimitReached", "The request has been throttled."),
