@@ -51,7 +51,7 @@ fn refused(message: &str) -> Event {
 }
 
 /// A thrown value: `SessionFailed` with its `status` property when numeric (so a function can
-/// ask for a retry with 408/429/5xx) and its message.
+/// ask for a retry with 408, 429, 500, 502, 503 or 504) and its message.
 fn thrown(e: &JsValue) -> Event {
     let status = Reflect::get(e, &"status".into()).ok().and_then(|s| s.as_f64()).map(|s| s as u16);
     Event::SessionFailed { status, message: message_of(e), retry_after_ms: None }

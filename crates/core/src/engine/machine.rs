@@ -15,9 +15,9 @@
 //!   `max_delay_ms` (a longer wait would outlive most sessions; if the server still throttles it
 //!   says so again), then send the *same* request again (the throttled request was not
 //!   processed). If the server did process it, the repeat gets a 416 and realigns.
-//! - **Session requests** follow the same policy: no answer, a stall, 408, 429 and any 5xx back
-//!   off (or honour `Retry-After`) and ask again; any other status fails at once with
-//!   `session-failed` and the endpoint's message.
+//! - **Session requests** follow the same policy: no answer, a stall, 408, 429, 500, 502, 503
+//!   and 504 back off (or honour `Retry-After`) and ask again; any other status fails at once
+//!   with `session-failed` and the endpoint's message.
 //! - **Sessions.** 404 and 401 to a PUT or GET, and a known expiry that has passed before a
 //!   request, ask for a new session and start over from byte 0, at most
 //!   `max_session_restarts` times; past that the upload fails with `expired` when the session
@@ -271,14 +271,15 @@ impl Engine {
         }
     }
 
-    /// The session endpoint answered an error: 408, 429 and 5xx are retried like a failed PUT
-    /// (`Retry-After` honoured on 429/503), anything else fails at once with `session-failed`.
+    /// The session endpoint answered an error: the table's transient statuses (408, 429, 500,
+    /// 502, 503, 504) are retried like a failed PUT (`Retry-After` honoured on 429/503); anything
+    /// else (other 4xx, 501, 507...) fails at once with `session-failed`.
     fn session_failed(&mut self, status: Option<u16>, message: String, retry_after_ms: Option<u64>) -> Action {
         match (status, retry_after_ms) {
             (Some(429 | 503), Some(ms)) => {
                 self.throttled(FailureCode::SessionFailed, status, message, ms, Next::Session)
             }
-            (Some(408 | 429 | 500..=599), _) => {
+            (Some(408 | 429 | 500 | 502 | 503 | 504), _) => {
                 self.backoff_as(FailureCode::SessionFailed, status, message, Next::Session)
             }
             _ => self.fail(FailureCode::SessionFailed, status, message),

@@ -112,7 +112,7 @@ pub enum Event {
     /// Answer to [`Action::RequestSession`]: a session is ready.
     SessionReady(SessionInfo),
     /// Answer to [`Action::RequestSession`]: the session endpoint answered an error (or the
-    /// session function threw). 408, 429 and 5xx are retried; anything else fails at once.
+    /// session function threw). 408, 429, 500, 502, 503 and 504 are retried; anything else fails at once.
     /// A request that got no answer is a `NetworkError` or `Stalled` instead.
     SessionFailed {
         /// HTTP status, if there was one.
