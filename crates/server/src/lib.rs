@@ -10,8 +10,8 @@ pub mod logsafe;
 pub mod names;
 pub mod oauth;
 pub mod routes;
-pub mod token_file;
 pub mod sweep;
+pub mod token_file;
 pub mod tokens;
 pub mod users;
 
