@@ -1,11 +1,11 @@
 //! The upload loop: performs each engine `Action` (session, PUT, GET, sleep, DELETE) and feeds back the `Event`.
 
 use crate::control::{Control, SignalLink, State};
-use crate::error::{from_failure, integrity, upload_error};
+use crate::error::{message_of, UploadFailure};
 use crate::hasher::Hasher;
 use crate::options::{Options, SessionSource};
 use crate::progress::Progress;
-use crate::session::{self, Answer, SessionError};
+use crate::session::{self, Answer};
 use crate::storage::{Saved, Slot};
 use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
 use futures_util::future::{join, select, Either};
@@ -14,8 +14,9 @@ use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::{
     committed_item, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer,
+    SessionInfo,
 };
-use onedrive_upload_core::time::format_millis;
+use onedrive_upload_core::time::{format_millis, parse_millis};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -23,8 +24,8 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use web_sys::File;
 
-/// Runs one upload to its end: the driveItem, or an `UploadError`.
-pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<JsValue, JsValue> {
+/// Runs one upload to its end: the driveItem, or why it failed.
+pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<JsValue, UploadFailure> {
     let _link = options.signal.clone().map(|s| SignalLink::new(s, &control));
     let total = file.size().max(0.0) as u64;
     let endpoint = match &options.session {
@@ -35,31 +36,35 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let hasher = options.verify.then(|| Hasher::new(file.clone().into()));
     let progress = Rc::new(RefCell::new(Progress::new(options.on_progress.clone(), total)));
     if control.state() == State::Cancelled {
-        return Err(upload_error(FailureCode::Aborted, None, "upload aborted"));
+        return Err(UploadFailure::aborted());
     }
     if total == 0 {
         return match interruptible(&control, session_op(&options, &file), None).await {
             Ok(Got::Session(Ok(Answer::Item(item)))) => finish(item, None, total, hasher.as_ref(), &progress).await,
-            Ok(Got::Session(Ok(Answer::Session(_)))) => Err(upload_error(
-                FailureCode::Protocol,
-                None,
+            Ok(Got::Session(Ok(Answer::Session(_)))) => Err(UploadFailure::protocol(
                 "a zero-byte file cannot use an upload session: the session source must answer the driveItem",
             )),
-            Ok(Got::Session(Err((status, message)))) => Err(upload_error(FailureCode::SessionFailed, status, &message)),
-            Ok(_) | Err(_) => Err(upload_error(FailureCode::Aborted, None, "upload aborted")),
+            Ok(Got::Session(Err(event))) => Err(session_failure(event)),
+            Ok(_) | Err(_) => Err(UploadFailure::aborted()),
         };
     }
     let saved = slot.load(now_ms());
     let chunk = saved.as_ref().and_then(|s| ChunkSize::new(s.chunk_size).ok()).unwrap_or(options.chunk);
     let config = EngineConfig { total, chunk, retry: options.retry };
     let mut engine = Engine::new(config, Box::new(js_sys::Math::random))
-        .map_err(|_| upload_error(FailureCode::Protocol, None, "the engine refused this file size or chunk size"))?;
+        .map_err(|_| UploadFailure::protocol("the engine refused this file size or chunk size"))?;
     let mut upload_url = saved.as_ref().map(|s| s.upload_url.clone());
+    let mut status_url = saved.as_ref().and_then(|s| s.status_url.clone());
     // A stored session (never an expired one: `load` drops those) is probed with a status GET;
-    // if it is gone (404/401) the engine asks for a new one.
-    let mut action = engine.start(saved.is_some(), now_ms() as i64);
-    let mut last_body = String::new();
+    // if it is gone (404/401) the engine asks its statusUrl, then for a new session.
+    let stored = saved.as_ref().map(|s| SessionInfo {
+        expires_at_ms: s.expiration_date_time.as_deref().and_then(|e| parse_millis(e).ok()),
+        next_expected_ranges: Vec::new(),
+        has_status_url: status_url.is_some(),
+    });
+    let mut action = engine.start(stored, now_ms() as i64);
     let mut stored_expiry = engine.expires_at_ms();
+    let stall = options.stall_timeout_ms;
     loop {
         let event = match action {
             Action::RequestSession => match interruptible(&control, session_op(&options, &file), None).await {
@@ -68,33 +73,28 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                     slot.save(&Saved {
                         upload_url: s.upload_url.clone(),
                         expiration_date_time: s.expiration.clone(),
+                        status_url: s.status_url.clone(),
                         chunk_size: chunk.get(),
                         saved_at: now_ms(),
                     });
                     upload_url = Some(s.upload_url);
+                    status_url = s.status_url;
                     stored_expiry = s.info.expires_at_ms;
                     Event::SessionReady(s.info)
                 }
                 Ok(Got::Session(Ok(Answer::Item(item)))) => {
                     return finish(item, None, total, hasher.as_ref(), &progress).await
                 }
-                Ok(Got::Session(Err((status, message)))) => Event::SessionFailed { status, message },
-                Ok(_) => Event::SessionFailed { status: None, message: String::new() },
+                Ok(Got::Session(Err(event))) => event,
+                Ok(_) => Event::SessionFailed { status: None, message: String::new(), retry_after_ms: None },
             },
             Action::Put { start, end, content_range } => {
                 let url = upload_url.clone().unwrap_or_default();
                 let blob = file
                     .slice_with_f64_and_f64(start as f64, end as f64)
-                    .map_err(|e| upload_error(FailureCode::Protocol, None, &crate::error::message_of(&e)))?;
+                    .map_err(|e| UploadFailure::protocol(message_of(&e)))?;
                 let headers = [("Content-Range".to_owned(), content_range)];
-                let req = Request {
-                    method: "PUT",
-                    url: &url,
-                    headers: &headers,
-                    body: Body::Blob(&blob),
-                    with_credentials: false,
-                    stall_ms: Some(options.stall_timeout_ms),
-                };
+                let req = Request::upload_url("PUT", &url, &headers, Body::Blob(&blob), stall);
                 let (p, ack, body_sent) = (progress.clone(), engine.acknowledged(), Rc::new(Cell::new(false)));
                 let sent_flag = body_sent.clone();
                 let on_upload: Rc<dyn Fn(f64)> = Rc::new(move |loaded: f64| {
@@ -109,21 +109,23 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                     }
                 };
                 let io: Op<'_> = Box::pin(async { Got::Http(join(put, hashed).await.0) });
-                to_event(interruptible(&control, io, Some(&body_sent)).await, &mut last_body, true)
+                to_event(interruptible(&control, io, Some(&body_sent)).await, Event::PutAnswered)
             }
             Action::GetStatus => {
                 let url = upload_url.clone().unwrap_or_default();
-                let req = Request {
-                    method: "GET",
-                    url: &url,
-                    headers: &[],
-                    body: Body::None,
-                    with_credentials: false,
-                    stall_ms: Some(options.stall_timeout_ms),
-                };
+                let req = Request::upload_url("GET", &url, &[], Body::None, stall);
                 let io: Op<'_> = Box::pin(async { Got::Http(xhr::send(req, None).await) });
-                to_event(interruptible(&control, io, None).await, &mut last_body, false)
+                to_event(interruptible(&control, io, None).await, Event::StatusAnswered)
             }
+            Action::GetCommitted => match &status_url {
+                Some(url) => {
+                    let req = Request::app("GET", url, &options.headers, Body::None, stall);
+                    let io: Op<'_> = Box::pin(async { Got::Http(xhr::send(req, None).await) });
+                    to_event(interruptible(&control, io, None).await, Event::CommittedAnswered)
+                }
+                // The engine asks only for sessions that had one; answer "not committed" if not.
+                None => Event::CommittedAnswered(HttpAnswer { status: 404, ..HttpAnswer::default() }),
+            },
             Action::Sleep { ms } => {
                 let timer = TimeoutFuture::new(ms.min(i32::MAX as u64) as u32);
                 match interruptible(
@@ -143,30 +145,25 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             Action::DeleteSession => {
                 slot.remove();
                 if let Some(url) = &upload_url {
-                    let req = Request {
-                        method: "DELETE",
-                        url,
-                        headers: &[],
-                        body: Body::None,
-                        with_credentials: false,
-                        stall_ms: Some(options.stall_timeout_ms),
-                    };
-                    let _ = xhr::send(req, None).await;
+                    let _ = xhr::send(Request::upload_url("DELETE", url, &[], Body::None, stall), None).await;
+                }
+                // The server removes what it keeps for the upload (its temp folder).
+                if let Some(url) = &status_url {
+                    let _ = xhr::send(Request::app("DELETE", url, &options.headers, Body::None, stall), None).await;
                 }
                 Event::DeleteAnswered
             }
-            Action::Done(item) => {
+            Action::Done { item, body } => {
                 slot.remove();
-                // The engine parsed this very body (the answer that committed the file).
-                let value = JSON::parse(&last_body)
-                    .map_err(|_| upload_error(FailureCode::Protocol, None, "unreadable driveItem"))?;
+                let value = JSON::parse(&body).map_err(|_| UploadFailure::protocol("unreadable driveItem"))?;
                 return finish(value, Some(item), total, hasher.as_ref(), &progress).await;
             }
             Action::Fail(f) => {
-                if f.code != FailureCode::RetriesExhausted {
+                // Kept for a later try: its session (or statusUrl) may still be usable then.
+                if !matches!(f.code, FailureCode::RetriesExhausted | FailureCode::SessionFailed) {
                     slot.remove();
                 }
-                return Err(from_failure(&f));
+                return Err(f.into());
             }
         };
         let before = engine.acknowledged();
@@ -181,6 +178,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                 slot.save(&Saved {
                     upload_url: url.clone(),
                     expiration_date_time: Some(format_millis(ms)),
+                    status_url: status_url.clone(),
                     chunk_size: chunk.get(),
                     saved_at: now_ms(),
                 });
@@ -189,10 +187,19 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     }
 }
 
+/// The failure of a zero-byte upload whose session request failed (no engine, no retries).
+fn session_failure(event: Event) -> UploadFailure {
+    match event {
+        Event::SessionFailed { status, message, .. } => UploadFailure::new(FailureCode::SessionFailed, status, message),
+        Event::NetworkError { message } => UploadFailure::new(FailureCode::SessionFailed, None, message),
+        _ => UploadFailure::new(FailureCode::SessionFailed, None, "session endpoint stalled"),
+    }
+}
+
 /// What an interruptible operation produced.
 enum Got {
-    /// The session source's answer.
-    Session(Result<Answer, SessionError>),
+    /// The session source's answer (an error is the event to feed the engine).
+    Session(Result<Answer, Event>),
     /// A request's outcome.
     Http(Outcome),
     /// A sleep ended.
@@ -243,8 +250,8 @@ async fn after_interrupt(control: &Rc<Control>) -> Event {
     }
 }
 
-/// Converts what an interruptible request gave to the engine's event, keeping the answer's body.
-fn to_event(got: Result<Got, Event>, last_body: &mut String, put: bool) -> Event {
+/// Converts what an interruptible request gave to the engine's event; `wrap` makes the answer's.
+fn to_event(got: Result<Got, Event>, wrap: fn(HttpAnswer) -> Event) -> Event {
     let outcome = match got {
         Ok(Got::Http(outcome)) => outcome,
         Ok(_) => Outcome::Stalled,
@@ -252,13 +259,7 @@ fn to_event(got: Result<Got, Event>, last_body: &mut String, put: bool) -> Event
     };
     match outcome {
         Outcome::Answer { status, body, retry_after } => {
-            last_body.clone_from(&body);
-            let answer = HttpAnswer { status, body, retry_after_ms: retry_after.as_deref().and_then(retry_after_ms) };
-            if put {
-                Event::PutAnswered(answer)
-            } else {
-                Event::StatusAnswered(answer)
-            }
+            wrap(HttpAnswer { status, body, retry_after_ms: retry_after.as_deref().and_then(retry_after_ms) })
         }
         Outcome::NetworkError(message) => Event::NetworkError { message },
         Outcome::Stalled => Event::Stalled,
@@ -272,27 +273,28 @@ async fn finish(
     total: u64,
     hasher: Option<&Hasher>,
     progress: &RefCell<Progress>,
-) -> Result<JsValue, JsValue> {
+) -> Result<JsValue, UploadFailure> {
     let item = match item {
         Some(i) => i,
         // Through JSON text: the same reader the engine uses for commit answers.
-        None => {
-            JSON::stringify(&value).ok().and_then(|s| s.as_string()).and_then(|s| committed_item(&s)).ok_or_else(
-                || upload_error(FailureCode::Protocol, None, "the session answered an unreadable driveItem"),
-            )?
-        }
+        None => JSON::stringify(&value)
+            .ok()
+            .and_then(|s| s.as_string())
+            .and_then(|s| committed_item(&s))
+            .ok_or_else(|| UploadFailure::protocol("the session answered an unreadable driveItem"))?,
     };
     if item.size != total {
-        return Err(upload_error(
-            FailureCode::Integrity,
-            None,
-            &format!("the server stored {} bytes, the file has {total}", item.size),
-        ));
+        let message = format!("the server stored {} bytes, the file has {total}", item.size);
+        return Err(UploadFailure::new(FailureCode::Integrity, None, message));
     }
     if let Some(h) = hasher {
-        let local = h.finish(total).await.map_err(|m| integrity("", None, &m))?;
+        let local = h.finish(total).await.map_err(|message| UploadFailure::Integrity {
+            message,
+            local: String::new(),
+            server: None,
+        })?;
         if let Err(f) = verify_hash(&item, &local) {
-            return Err(integrity(&local, item.quick_xor_hash.as_deref(), &f.message));
+            return Err(UploadFailure::Integrity { message: f.message, local, server: item.quick_xor_hash });
         }
     }
     progress.borrow_mut().complete();

@@ -1,4 +1,5 @@
-//! `UploadError`: the real JS `Error` every rejected upload promise carries (`name`, `code`, `status`).
+//! Why an upload failed ([`UploadFailure`], typed until `lib.rs` makes the JS `UploadError` of it),
+//! the `UploadError` TypeScript declaration, and small JS value helpers.
 
 use js_sys::{Error, Reflect};
 use onedrive_upload_core::engine::{Failure, FailureCode};
@@ -25,36 +26,47 @@ export type UploadErrorCode =
   | "conflict" | "integrity" | "expired" | "protocol";
 "#;
 
-/// Builds an `UploadError` from an engine failure.
-pub fn from_failure(f: &Failure) -> JsValue {
-    upload_error(f.code, f.status, &f.message)
+/// Why an upload failed, typed until `lib.rs` turns it into the JS `UploadError` (once, in `into_error`).
+pub enum UploadFailure {
+    /// A failure with one of the engine's stable codes (the driver's own failures use them too).
+    Failed(Failure),
+    /// `integrity` with the hashes: `local` as computed (empty when it could not be), `server` as reported.
+    Integrity {
+        /// What went wrong.
+        message: String,
+        /// The local QuickXorHash.
+        local: String,
+        /// The server's QuickXorHash, when it reported one.
+        server: Option<String>,
+    },
 }
 
-/// Builds an `UploadError` with this code, optional HTTP status and message.
-pub fn upload_error(code: FailureCode, status: Option<u16>, message: &str) -> JsValue {
-    let e = Error::new(message);
-    e.set_name("UploadError");
-    let v: JsValue = e.into();
-    set(&v, "code", &code.as_str().into());
-    if let Some(s) = status {
-        set(&v, "status", &s.into());
+impl UploadFailure {
+    /// A failure with this code, optional HTTP status and message.
+    pub fn new(code: FailureCode, status: Option<u16>, message: impl Into<String>) -> Self {
+        UploadFailure::Failed(Failure { code, status, message: message.into() })
     }
-    v
-}
 
-/// `invalid-option` naming the option.
-pub fn invalid_option(option: &str, why: &str) -> JsValue {
-    upload_error(FailureCode::InvalidOption, None, &format!("invalid option `{option}`: {why}"))
-}
-
-/// `integrity` with both hashes as properties (and in the message).
-pub fn integrity(local: &str, server: Option<&str>, message: &str) -> JsValue {
-    let v = upload_error(FailureCode::Integrity, None, message);
-    set(&v, "localHash", &local.into());
-    if let Some(s) = server {
-        set(&v, "serverHash", &s.into());
+    /// `aborted`.
+    pub fn aborted() -> Self {
+        Self::new(FailureCode::Aborted, None, "upload aborted")
     }
-    v
+
+    /// `protocol`: the server (or session source) broke the protocol.
+    pub fn protocol(message: impl Into<String>) -> Self {
+        Self::new(FailureCode::Protocol, None, message)
+    }
+
+    /// `invalid-option` naming the option.
+    pub fn invalid_option(option: &str, why: &str) -> Self {
+        Self::new(FailureCode::InvalidOption, None, format!("invalid option `{option}`: {why}"))
+    }
+}
+
+impl From<Failure> for UploadFailure {
+    fn from(f: Failure) -> Self {
+        UploadFailure::Failed(f)
+    }
 }
 
 /// Sets a property on a fresh object; cannot fail for plain objects, so the result is ignored.

@@ -2,7 +2,8 @@
 //!
 //! A thin layer over `onedrive-upload-core`'s sans-IO engine: options are parsed once
 //! ([`options`]), the engine's actions are performed with XMLHttpRequest and timers
-//! ([`driver`]), and the result is the committed driveItem or an `UploadError`.
+//! ([`driver`]), and the result is the committed driveItem or an `UploadError`: failures stay
+//! typed ([`error::UploadFailure`]) until [`into_error`] makes the JS error, here, once.
 
 mod allocator; // wasm-size: lol_alloc instead of dlmalloc (figures in allocator.rs)
 mod control;
@@ -19,7 +20,9 @@ mod xhr;
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 use control::Control;
-use js_sys::Promise;
+use error::{set, UploadFailure};
+use js_sys::{Error, Promise};
+use onedrive_upload_core::engine::{Failure, FailureCode};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -91,11 +94,36 @@ pub fn start_upload(
 ) -> UploadHandle {
     let control = Control::new();
     let parsed = options::Options::parse(&options);
-    let file = file.dyn_into::<File>().map_err(|_| error::invalid_option("file", "must be a File"));
+    let file = file.dyn_into::<File>().map_err(|_| UploadFailure::invalid_option("file", "must be a File"));
     let c = control.clone();
     let promise = future_to_promise(async move {
-        let (file, options) = (file?, parsed?);
-        driver::run(file, options, c).await
+        let run = async move { driver::run(file?, parsed?, c).await };
+        run.await.map_err(into_error)
     });
     UploadHandle { promise, control }
+}
+
+/// The JS `UploadError` of a failure: an `Error` named `UploadError` with `code`, `status` when
+/// there was one, and for `integrity` with hashes, `localHash` and `serverHash`.
+fn into_error(failure: UploadFailure) -> JsValue {
+    let (f, hashes) = match failure {
+        UploadFailure::Failed(f) => (f, None),
+        UploadFailure::Integrity { message, local, server } => {
+            (Failure { code: FailureCode::Integrity, status: None, message }, Some((local, server)))
+        }
+    };
+    let e = Error::new(&f.message);
+    e.set_name("UploadError");
+    let v: JsValue = e.into();
+    set(&v, "code", &f.code.as_str().into());
+    if let Some(s) = f.status {
+        set(&v, "status", &s.into());
+    }
+    if let Some((local, server)) = hashes {
+        set(&v, "localHash", &local.into());
+        if let Some(s) = server {
+            set(&v, "serverHash", &s.into());
+        }
+    }
+    v
 }

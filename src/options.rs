@@ -1,6 +1,6 @@
 //! The `uploadFile` options: parsed and validated once (serde-wasm-bindgen), with their TypeScript types.
 
-use crate::error::invalid_option;
+use crate::error::UploadFailure;
 use js_sys::{Function, Object, Reflect};
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::RetryPolicy;
@@ -16,9 +16,16 @@ export interface UploadSessionInfo {
   uploadUrl: string;
   expirationDateTime?: string;
   nextExpectedRanges?: string[];
+  /**
+   * A URL (same authentication as the session endpoint: cookies and `headers`) that answers the
+   * committed driveItem of this upload, or 404 while it is not committed. Asked before a lost
+   * session is replaced, so an upload whose last answer was lost is not uploaded twice.
+   * Without it, a lost last answer starts the upload over in a new session.
+   */
+  statusUrl?: string;
 }
 
-/** How failed requests are retried. */
+/** How failed requests are retried (uploads and session requests). */
 export interface RetryOptions {
   /** Retries of a 4xx outside the retry table before `client-error` (default 5). */
   clientErrorRetries?: number;
@@ -26,7 +33,7 @@ export interface RetryOptions {
   baseDelayMs?: number;
   /** Cap of one backoff delay in ms (default 60000). */
   maxDelayMs?: number;
-  /** Most requests that make no progress before `retries-exhausted` (default 50). */
+  /** Most requests that make no progress (failed session requests included) before `retries-exhausted` (default 50). */
   maxAttempts?: number;
 }
 
@@ -103,11 +110,11 @@ const KNOWN: [&str; 9] =
 const RETRY_KNOWN: [&str; 4] = ["clientErrorRetries", "baseDelayMs", "maxDelayMs", "maxAttempts"];
 
 /// Refuses keys of `object` outside `known` (serde-wasm-bindgen reads only the declared fields).
-fn known_keys(object: &JsValue, known: &[&str], prefix: &str) -> Result<(), JsValue> {
+fn known_keys(object: &JsValue, known: &[&str], prefix: &str) -> Result<(), UploadFailure> {
     for key in Object::keys(object.unchecked_ref::<Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         if !known.contains(&key.as_str()) {
-            return Err(invalid_option(&format!("{prefix}{key}"), "unknown option"));
+            return Err(UploadFailure::invalid_option(&format!("{prefix}{key}"), "unknown option"));
         }
     }
     Ok(())
@@ -117,13 +124,13 @@ fn known_keys(object: &JsValue, known: &[&str], prefix: &str) -> Result<(), JsVa
 pub const DEFAULT_SESSION: &str = "/api/cloud/file";
 
 impl Options {
-    /// Parses and validates `options` (undefined/null = all defaults); errors are `invalid-option` `UploadError`s.
-    pub fn parse(options: &JsValue) -> Result<Options, JsValue> {
+    /// Parses and validates `options` (undefined/null = all defaults); errors are `invalid-option` failures.
+    pub fn parse(options: &JsValue) -> Result<Options, UploadFailure> {
         if options.is_undefined() || options.is_null() {
             return Options::parse(&Object::new());
         }
         if !options.is_object() || options.is_function() {
-            return Err(invalid_option("options", "must be an object"));
+            return Err(UploadFailure::invalid_option("options", "must be an object"));
         }
         known_keys(options, &KNOWN, "")?;
         let get = |key: &str| Reflect::get(options, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
@@ -132,7 +139,12 @@ impl Options {
             Some(v) => match (v.as_string(), v.dyn_into::<Function>()) {
                 (Some(url), _) if !url.is_empty() => SessionSource::Url(url),
                 (None, Ok(f)) => SessionSource::Function(f),
-                _ => return Err(invalid_option("session", "must be a non-empty URL string or a function")),
+                _ => {
+                    return Err(UploadFailure::invalid_option(
+                        "session",
+                        "must be a non-empty URL string or a function",
+                    ))
+                }
             },
         };
         let headers = match get("headers") {
@@ -144,7 +156,10 @@ impl Options {
             Some(v) => {
                 let n = de::<u64>("chunkSize", v, "must be a positive multiple of 327680 and at most 62914560")?;
                 ChunkSize::new(n).map_err(|_| {
-                    invalid_option("chunkSize", "must be a positive multiple of 327680 and at most 62914560")
+                    UploadFailure::invalid_option(
+                        "chunkSize",
+                        "must be a positive multiple of 327680 and at most 62914560",
+                    )
                 })?
             }
         };
@@ -164,7 +179,10 @@ impl Options {
                         if n <= max {
                             Ok(n)
                         } else {
-                            Err(invalid_option("retry", "its fields must be whole numbers of at least 0"))
+                            Err(UploadFailure::invalid_option(
+                                "retry",
+                                "its fields must be whole numbers of at least 0",
+                            ))
                         }
                     }),
                 };
@@ -175,23 +193,27 @@ impl Options {
                 retry.max_delay_ms = field("maxDelayMs", retry.max_delay_ms, u64::MAX)?;
                 retry.max_attempts = field("maxAttempts", retry.max_attempts.into(), small)? as u32;
             }
-            Some(_) => return Err(invalid_option("retry", "must be an object")),
+            Some(_) => return Err(UploadFailure::invalid_option("retry", "must be an object")),
         }
         if retry.max_attempts == 0 {
-            return Err(invalid_option("retry.maxAttempts", "must be at least 1"));
+            return Err(UploadFailure::invalid_option("retry.maxAttempts", "must be at least 1"));
         }
         if retry.max_delay_ms < retry.base_delay_ms {
-            return Err(invalid_option("retry.maxDelayMs", "must not be below retry.baseDelayMs"));
+            return Err(UploadFailure::invalid_option("retry.maxDelayMs", "must not be below retry.baseDelayMs"));
         }
         let on_progress = match get("onProgress") {
             None => None,
-            Some(v) => Some(v.dyn_into::<Function>().map_err(|_| invalid_option("onProgress", "must be a function"))?),
+            Some(v) => Some(
+                v.dyn_into::<Function>()
+                    .map_err(|_| UploadFailure::invalid_option("onProgress", "must be a function"))?,
+            ),
         };
         let signal = match get("signal") {
             None => None,
-            Some(v) => {
-                Some(v.dyn_into::<AbortSignal>().map_err(|_| invalid_option("signal", "must be an AbortSignal"))?)
-            }
+            Some(v) => Some(
+                v.dyn_into::<AbortSignal>()
+                    .map_err(|_| UploadFailure::invalid_option("signal", "must be an AbortSignal"))?,
+            ),
         };
         let flag = |key: &str| {
             get(key).map(|v| de::<bool>(key, v, "must be true or false")).transpose().map(|b| b.unwrap_or(true))
@@ -199,9 +221,17 @@ impl Options {
         let stall_timeout_ms = match get("stallTimeoutMs") {
             None => 30_000,
             Some(v) => match de::<u64>("stallTimeoutMs", v, "must be a positive whole number of milliseconds")? {
-                0 => return Err(invalid_option("stallTimeoutMs", "must be a positive number of milliseconds")),
+                0 => {
+                    return Err(UploadFailure::invalid_option(
+                        "stallTimeoutMs",
+                        "must be a positive number of milliseconds",
+                    ))
+                }
                 n if n > u64::from(u32::MAX) => {
-                    return Err(invalid_option("stallTimeoutMs", "must be a positive whole number of milliseconds"))
+                    return Err(UploadFailure::invalid_option(
+                        "stallTimeoutMs",
+                        "must be a positive whole number of milliseconds",
+                    ))
                 }
                 n => n.min(i32::MAX as u64) as u32,
             },
@@ -223,23 +253,23 @@ impl Options {
 /// Deserializes one option; a mismatch is `invalid-option` naming it with the static reason `why`
 /// (serde's own message is dropped: it would echo the value).
 // wasm-size: the static reason also keeps serde's message formatting out: -182 B gzipped wasm.
-fn de<T: DeserializeOwned>(name: &str, v: JsValue, why: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(v).map_err(|_| invalid_option(name, why))
+fn de<T: DeserializeOwned>(name: &str, v: JsValue, why: &str) -> Result<T, UploadFailure> {
+    serde_wasm_bindgen::from_value(v).map_err(|_| UploadFailure::invalid_option(name, why))
 }
 
 /// The `headers` option: a plain object whose values are all strings.
 // wasm-size: read by hand; as a map through serde-wasm-bindgen it costs 3,514 B more gzipped wasm (+165 B js).
-fn headers(v: &JsValue) -> Result<Vec<(String, String)>, JsValue> {
+fn headers(v: &JsValue) -> Result<Vec<(String, String)>, UploadFailure> {
     let why = "must be an object of string values";
     if !v.is_object() || v.is_function() || js_sys::Array::is_array(v) || v.is_instance_of::<js_sys::Map>() {
-        return Err(invalid_option("headers", why));
+        return Err(UploadFailure::invalid_option("headers", why));
     }
     let mut out = Vec::new();
     for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
         let value = Reflect::get(v, &key).ok().and_then(|x| x.as_string());
         match (key.as_string(), value) {
             (Some(k), Some(x)) => out.push((k, x)),
-            _ => return Err(invalid_option("headers", why)),
+            _ => return Err(UploadFailure::invalid_option("headers", why)),
         }
     }
     Ok(out)

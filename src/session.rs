@@ -1,10 +1,11 @@
-//! Getting an upload session: POST `{"filename","size"}` to the session endpoint, or call the session function.
+//! Getting an upload session: POST `{"filename","size"}` to the session endpoint, or call the
+//! session function; a failure comes back as the engine's event (which decides on retries).
 
 use crate::error::{message_of, set};
 use crate::options::{Options, SessionSource};
-use crate::xhr::{self, Body, Outcome, Request};
+use crate::xhr::{self, retry_after_ms, Body, Outcome, Request};
 use js_sys::{Object, Promise, Reflect, JSON};
-use onedrive_upload_core::engine::SessionInfo;
+use onedrive_upload_core::engine::{Event, SessionInfo};
 use onedrive_upload_core::time::parse_millis;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
@@ -16,6 +17,8 @@ pub struct Session {
     pub upload_url: String,
     /// `expirationDateTime` as given.
     pub expiration: Option<String>,
+    /// `statusUrl`, resolved against the session endpoint.
+    pub status_url: Option<String>,
     /// What the engine needs.
     pub info: SessionInfo,
 }
@@ -28,28 +31,33 @@ pub enum Answer {
     Item(JsValue),
 }
 
-/// Why no session was obtained: HTTP status when there was one, and the message.
-pub type SessionError = (Option<u16>, String);
-
-/// Asks the configured source for a new session for `file`.
-pub async fn request(options: &Options, file: &File) -> Result<Answer, SessionError> {
-    let value = match &options.session {
+/// Asks the configured source for a new session for `file`. Errors are the event to feed the
+/// engine: `SessionFailed` (an HTTP error, a thrown value, an unusable answer), `NetworkError`
+/// or `Stalled`.
+pub async fn request(options: &Options, file: &File) -> Result<Answer, Event> {
+    match &options.session {
         SessionSource::Function(f) => {
-            let returned = f.call1(&JsValue::UNDEFINED, file).map_err(|e| error_of(&e))?;
-            JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| error_of(&e))?
+            let returned = f.call1(&JsValue::UNDEFINED, file).map_err(|e| thrown(&e))?;
+            let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| thrown(&e))?;
+            interpret(value, None)
         }
-        SessionSource::Url(url) => post(url, options, file).await?,
-    };
-    interpret(value)
+        SessionSource::Url(url) => interpret(post(url, options, file).await?, Some(url)),
+    }
 }
 
-/// The status and message of a thrown value (its `status` property is used when numeric).
-fn error_of(e: &JsValue) -> SessionError {
+/// `SessionFailed` with no status and this message.
+fn refused(message: &str) -> Event {
+    Event::SessionFailed { status: None, message: message.into(), retry_after_ms: None }
+}
+
+/// A thrown value: `SessionFailed` with its `status` property when numeric (so a function can
+/// ask for a retry with 408, 429, 500, 502, 503 or 504) and its message.
+fn thrown(e: &JsValue) -> Event {
     let status = Reflect::get(e, &"status".into()).ok().and_then(|s| s.as_f64()).map(|s| s as u16);
-    (status, message_of(e))
+    Event::SessionFailed { status, message: message_of(e), retry_after_ms: None }
 }
 
-async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, SessionError> {
+async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Event> {
     let payload = Object::new();
     set(&payload, "filename", &file.name().into());
     set(&payload, "size", &file.size().into());
@@ -58,20 +66,22 @@ async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Sess
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
         headers.push(("Content-Type".into(), "application/json".into()));
     }
-    let req = Request {
-        method: "POST",
-        url,
-        headers: &headers,
-        body: Body::Text(&body),
-        with_credentials: true,
-        stall_ms: Some(options.stall_timeout_ms),
-    };
+    let req = Request::app("POST", url, &headers, Body::Text(&body), options.stall_timeout_ms);
     match xhr::send(req, None).await {
-        Outcome::Answer { status, body, .. } if (200..300).contains(&status) => JSON::parse(&body)
-            .map_err(|_| (Some(status), "the session endpoint answered something that is not JSON".into())),
-        Outcome::Answer { status, body, .. } => Err((Some(status), server_message(status, &body))),
-        Outcome::NetworkError(m) => Err((None, format!("session endpoint unreachable: {m}"))),
-        Outcome::Stalled => Err((None, "session endpoint stalled".into())),
+        Outcome::Answer { status, body, .. } if (200..300).contains(&status) => {
+            JSON::parse(&body).map_err(|_| Event::SessionFailed {
+                status: Some(status),
+                message: "the session endpoint answered something that is not JSON".into(),
+                retry_after_ms: None,
+            })
+        }
+        Outcome::Answer { status, body, retry_after } => Err(Event::SessionFailed {
+            status: Some(status),
+            message: server_message(status, &body),
+            retry_after_ms: retry_after.as_deref().and_then(retry_after_ms),
+        }),
+        Outcome::NetworkError(m) => Err(Event::NetworkError { message: format!("session endpoint unreachable: {m}") }),
+        Outcome::Stalled => Err(Event::Stalled),
     }
 }
 
@@ -90,10 +100,11 @@ fn server_message(status: u16, body: &str) -> String {
 }
 
 /// Reads a session answer: `uploadUrl` makes a session; an `id` without `uploadUrl` is a driveItem.
-pub fn interpret(value: JsValue) -> Result<Answer, SessionError> {
+/// A relative `statusUrl` is resolved against `endpoint` (the session endpoint's URL, if any).
+pub fn interpret(value: JsValue, endpoint: Option<&str>) -> Result<Answer, Event> {
     let field = |k: &str| Reflect::get(&value, &k.into()).ok().filter(|v| !v.is_undefined() && !v.is_null());
     if !value.is_object() {
-        return Err((None, "the session answer is not an object".into()));
+        return Err(refused("the session answer is not an object"));
     }
     if let Some(upload_url) = field("uploadUrl").and_then(|u| u.as_string()) {
         let expiration = field("expirationDateTime").and_then(|e| e.as_string());
@@ -104,14 +115,57 @@ pub fn interpret(value: JsValue) -> Result<Answer, SessionError> {
             .and_then(|a| a.iter().map(|x| x.as_string()).collect::<Option<Vec<String>>>())
             .unwrap_or_default();
         let expires_at_ms = expiration.as_deref().and_then(|e| parse_millis(e).ok());
+        let status_url = field("statusUrl").and_then(|u| u.as_string()).filter(|u| !u.is_empty());
+        let status_url = status_url.map(|u| resolve(&u, endpoint.unwrap_or_default()));
+        let has_status_url = status_url.is_some();
         return Ok(Answer::Session(Session {
             upload_url,
             expiration,
-            info: SessionInfo { expires_at_ms, next_expected_ranges },
+            status_url,
+            info: SessionInfo { expires_at_ms, next_expected_ranges, has_status_url },
         }));
     }
     if field("id").is_some() {
         return Ok(Answer::Item(value));
     }
-    Err((None, "the session answer has neither an uploadUrl nor an id".into()))
+    Err(refused("the session answer has neither an uploadUrl nor an id"))
+}
+
+/// `url` as the browser would resolve it in a document at `base`, for the two forms a server
+/// answers: absolute (kept) and origin-relative `/path` (given `base`'s scheme and host when
+/// `base` is absolute). Anything else is kept: the page resolves it, as it does a relative `base`.
+// wasm-size: byte scanning instead of `split_once`/`split([..])`/`format!` saves ~1.3 KB gzipped.
+fn resolve(url: &str, base: &str) -> String {
+    let origin_relative = url.starts_with('/') && !url.starts_with("//");
+    let scheme_end = base.as_bytes().windows(3).position(|w| w == b"://");
+    match scheme_end {
+        Some(i) if origin_relative => {
+            let host_end = base.as_bytes()[i + 3..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#'));
+            let mut out = String::from(&base[..host_end.map_or(base.len(), |j| i + 3 + j)]);
+            out.push_str(url);
+            out
+        }
+        _ => url.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn status_urls_resolve_against_the_endpoint() {
+        let rows = [
+            ("/api/cloud/file/u1/status", "http://h:8080/api/cloud/file", "http://h:8080/api/cloud/file/u1/status"),
+            ("/s", "https://h/a?b=/c", "https://h/s"),
+            ("/s", "/api/cloud/file", "/s"),
+            ("https://o/s", "http://h/x", "https://o/s"),
+            ("//o/s", "http://h/x", "//o/s"),
+            ("s", "http://h/x", "s"),
+        ];
+        for (url, base, want) in rows {
+            assert_eq!(resolve(url, base), want, "{url} against {base}");
+        }
+    }
 }

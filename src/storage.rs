@@ -20,6 +20,8 @@ pub struct Saved {
     pub upload_url: String,
     /// Its expiry as the server gave it.
     pub expiration_date_time: Option<String>,
+    /// The session's `statusUrl`, if it had one (asked when the stored session turns out gone).
+    pub status_url: Option<String>,
     /// The chunk size the upload used.
     pub chunk_size: u64,
     /// When it was stored (Unix ms).
@@ -84,6 +86,9 @@ impl Slot {
         if let Some(e) = &saved.expiration_date_time {
             set(&value, "expirationDateTime", &e.as_str().into());
         }
+        if let Some(u) = &saved.status_url {
+            set(&value, "statusUrl", &u.as_str().into());
+        }
         set(&value, "chunkSize", &(saved.chunk_size as f64).into());
         set(&value, "savedAt", &saved.saved_at.into());
         if let Some(text) = JSON::stringify(&value).ok().and_then(|t| t.as_string()) {
@@ -106,6 +111,7 @@ fn read(s: &Storage, key: &str) -> Option<Saved> {
     Some(Saved {
         upload_url: get("uploadUrl")?.as_string()?,
         expiration_date_time: get("expirationDateTime").and_then(|e| e.as_string()),
+        status_url: get("statusUrl").and_then(|e| e.as_string()),
         chunk_size: get("chunkSize")?.as_f64()? as u64,
         saved_at: get("savedAt")?.as_f64()?,
     })
@@ -153,6 +159,7 @@ mod tests {
         Saved {
             upload_url: "http://x/upload/1".into(),
             expiration_date_time: expiry.map(Into::into),
+            status_url: Some("http://x/api/cloud/file/u1/status".into()),
             chunk_size: 327_680,
             saved_at: at,
         }
@@ -167,6 +174,7 @@ mod tests {
         a.save(&saved(now, Some("2999-01-01T00:00:00Z")));
         let back = a.load(now).unwrap();
         assert_eq!((back.upload_url.as_str(), back.chunk_size), ("http://x/upload/1", 327_680));
+        assert_eq!(back.status_url.as_deref(), Some("http://x/api/cloud/file/u1/status"));
         assert!(
             Slot::open(&file("a.bin"), "/other", true).load(now).is_none(),
             "the endpoint is part of the fingerprint"

@@ -32,7 +32,25 @@ pub struct Request<'a> {
     /// Send cookies cross-origin (`credentials: "include"`).
     pub with_credentials: bool,
     /// Abort when nothing moved for this long (ms).
-    pub stall_ms: Option<u32>,
+    pub stall_ms: u32,
+}
+
+impl<'a> Request<'a> {
+    /// A request to a pre-authenticated upload URL: no cookies, no session-endpoint headers.
+    pub fn upload_url(
+        method: &'a str,
+        url: &'a str,
+        headers: &'a [(String, String)],
+        body: Body<'a>,
+        stall_ms: u32,
+    ) -> Self {
+        Request { method, url, headers, body, with_credentials: false, stall_ms }
+    }
+
+    /// A request to the application (session endpoint, `statusUrl`): cookies and the `headers` option.
+    pub fn app(method: &'a str, url: &'a str, headers: &'a [(String, String)], body: Body<'a>, stall_ms: u32) -> Self {
+        Request { method, url, headers, body, with_credentials: true, stall_ms }
+    }
 }
 
 /// How a request ended.
@@ -130,18 +148,8 @@ pub async fn send(req: Request<'_>, on_upload: Option<Rc<dyn Fn(f64)>>) -> Outco
         return Outcome::NetworkError(crate::error::message_of(&e));
     }
     let answer = JsFuture::from(finished);
-    let outcome = match req.stall_ms {
-        None => {
-            let _ = answer.await;
-            None
-        }
-        Some(stall) => match select(answer, Box::pin(watchdog(last_activity, stall))).await {
-            Either::Left(_) => None,
-            Either::Right(_) => Some(Outcome::Stalled),
-        },
-    };
-    if let Some(stalled) = outcome {
-        return stalled;
+    if let Either::Right(_) = select(answer, Box::pin(watchdog(last_activity, req.stall_ms))).await {
+        return Outcome::Stalled;
     }
     done.set(true);
     let status = xhr.status().unwrap_or(0);

@@ -147,10 +147,16 @@ impl TestFile {
     }
 }
 
-/// An options object from JSON, plus a session function (fetch with `token`, no cookies).
+/// An options object from JSON, plus a session function (fetch with `token`, no cookies) and the
+/// Authorization header for `token` (the library sends `headers` with its `statusUrl` requests).
 pub fn options(token: &str, json: &str) -> Object {
     let o: Object = JSON::parse(json).unwrap().unchecked_into();
     Reflect::set(&o, &"session".into(), &session_function(token)).unwrap();
+    if Reflect::get(&o, &"headers".into()).unwrap().is_undefined() {
+        let headers = Object::new();
+        Reflect::set(&headers, &"Authorization".into(), &format!("Bearer {token}").into()).unwrap();
+        Reflect::set(&o, &"headers".into(), &headers).unwrap();
+    }
     o
 }
 
@@ -169,13 +175,15 @@ pub fn set(o: &Object, key: &str, value: &JsValue) {
     Reflect::set(o, &key.into(), value).unwrap();
 }
 
-/// A session function `(file) => Promise<session>` that POSTs to the server with `token`.
+/// A session function `(file) => Promise<session>` that POSTs to the server with `token` (and makes
+/// the server's origin-relative `statusUrl` absolute, as a page on another origin must).
 pub fn session_function(token: &str) -> Function {
     let make = Function::new_with_args(
         "url, token",
         "return async (file) => { const r = await fetch(url, { method: 'POST', headers: { Authorization: 'Bearer ' + token, \
          'Content-Type': 'application/json' }, body: JSON.stringify({ filename: file.name, size: file.size }) }); \
-         if (!r.ok) { const e = new Error(await r.text()); e.status = r.status; throw e; } return r.json(); }",
+         if (!r.ok) { const e = new Error(await r.text()); e.status = r.status; throw e; } \
+         const s = await r.json(); if (s.statusUrl) s.statusUrl = new URL(s.statusUrl, url).href; return s; }",
     );
     make.call2(&JsValue::UNDEFINED, &format!("{}/api/cloud/file", server()).into(), &token.into())
         .unwrap()

@@ -55,11 +55,6 @@ impl ChunkPlan {
         self.total
     }
 
-    /// Chunk size.
-    pub fn chunk_size(&self) -> ChunkSize {
-        self.chunk
-    }
-
     /// The half-open range to send next when the server expects bytes from `start`
     /// (up to `limit`, the exclusive end of the server's expected gap, if it gave one).
     ///
@@ -79,6 +74,7 @@ impl ChunkPlan {
     }
 
     /// All ranges of an upload that meets no error, in order.
+    #[cfg(test)]
     pub fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         let mut next = 0;
         std::iter::from_fn(move || {
@@ -89,6 +85,7 @@ impl ChunkPlan {
     }
 
     /// Number of requests an upload without errors makes.
+    #[cfg(test)]
     pub fn count(&self) -> u64 {
         self.total.div_ceil(self.chunk.get())
     }

@@ -25,6 +25,9 @@ pub enum FaultAction {
     ExpireSession,
     /// The committing request stores and reports a wrong QuickXorHash.
     CorruptHash,
+    /// Handle the request completely (a last fragment commits), then close the connection
+    /// instead of answering: a lost answer.
+    DropAnswer,
 }
 
 /// `POST /_emulator/faults` body.
@@ -33,7 +36,8 @@ pub enum FaultAction {
 pub struct FaultSpec {
     /// File name the session was created for.
     pub name: String,
-    /// `PUT`, `GET`, `DELETE`, `POST` or `ANY`.
+    /// `PUT`, `GET`, `DELETE`, `POST` (upload URL), `ANY` (any of those), or `SESSION`
+    /// (createUploadSession for a file of that name; status faults only).
     #[serde(default)]
     pub method: Option<String>,
     /// How many matching requests it hits.
@@ -60,6 +64,9 @@ pub struct FaultSpec {
     /// See [`FaultAction::CorruptHash`].
     #[serde(default)]
     pub corrupt_hash: Option<bool>,
+    /// See [`FaultAction::DropAnswer`].
+    #[serde(default)]
+    pub drop_answer: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -104,8 +111,13 @@ impl FaultSpec {
         if self.corrupt_hash == Some(true) {
             actions.push(FaultAction::CorruptHash);
         }
+        if self.drop_answer == Some(true) {
+            actions.push(FaultAction::DropAnswer);
+        }
         if actions.len() != 1 {
-            return Err("give exactly one of status, dropAfterBytes, delayMs, expireSession, corruptHash".into());
+            return Err(
+                "give exactly one of status, dropAfterBytes, delayMs, expireSession, corruptHash, dropAnswer".into()
+            );
         }
         if self.status.is_none() && (self.retry_after.is_some() || self.body.is_some()) {
             return Err("retryAfter and body only go with status".into());
@@ -117,7 +129,9 @@ impl FaultSpec {
         let m = self.method.as_deref().unwrap_or("PUT").to_ascii_uppercase();
         match m.as_str() {
             "PUT" | "GET" | "DELETE" | "POST" | "ANY" => Ok(m),
-            _ => Err(format!("method {m:?} is not PUT, GET, DELETE, POST or ANY")),
+            "SESSION" if self.status.is_some() => Ok(m),
+            "SESSION" => Err("SESSION faults must be status faults".into()),
+            _ => Err(format!("method {m:?} is not PUT, GET, DELETE, POST, ANY or SESSION")),
         }
     }
 }
@@ -149,7 +163,7 @@ impl Faults {
         let mut list = self.lock();
         let index = list.iter().position(|f| {
             f.name == name
-                && (f.method == "ANY" || f.method == method)
+                && (f.method == method || (f.method == "ANY" && method != "SESSION"))
                 && (f.action == FaultAction::CorruptHash) == commit
         })?;
         let fault = &mut list[index];
@@ -180,7 +194,18 @@ mod tests {
         faults.add(&spec(r#"{"name":"a","status":503,"retryAfter":1,"count":2}"#)).unwrap();
         faults.add(&spec(r#"{"name":"a","delayMs":5,"method":"any"}"#)).unwrap();
         faults.add(&spec(r#"{"name":"a","corruptHash":true}"#)).unwrap();
+        faults.add(&spec(r#"{"name":"d","dropAnswer":true,"method":"POST"}"#)).unwrap();
         assert_eq!(faults.take("b", "PUT", false), None);
+        assert_eq!(faults.take("d", "POST", false), Some(FaultAction::DropAnswer));
+        faults.add(&spec(r#"{"name":"s","status":503,"method":"SESSION"}"#)).unwrap();
+        faults.add(&spec(r#"{"name":"s","status":500,"method":"ANY"}"#)).unwrap();
+        let s500 = FaultAction::Status { status: 500, retry_after: None, body: None };
+        assert_eq!(
+            faults.take("s", "SESSION", false).map(|a| matches!(a, FaultAction::Status { status: 503, .. })),
+            Some(true)
+        );
+        assert_eq!(faults.take("s", "SESSION", false), None, "ANY is for the upload URL only");
+        assert_eq!(faults.take("s", "PUT", false), Some(s500));
         assert_eq!(faults.take("a", "GET", false), Some(FaultAction::DelayMs(5)));
         let s503 = FaultAction::Status { status: 503, retry_after: Some("1".into()), body: None };
         assert_eq!(faults.take("a", "PUT", false), Some(s503.clone()));
@@ -196,6 +221,8 @@ mod tests {
         for bad in [
             r#"{"name":"a"}"#,
             r#"{"name":"a","status":503,"delayMs":1}"#,
+            r#"{"name":"a","dropAnswer":true,"corruptHash":true}"#,
+            r#"{"name":"a","dropAnswer":true,"method":"SESSION"}"#,
             r#"{"name":"a","status":42}"#,
             r#"{"name":"a","status":503,"method":"PATCH"}"#,
             r#"{"name":"a","status":503,"count":0}"#,

@@ -136,3 +136,36 @@ async fn control_api_answers_cors_preflights_and_still_refuses_other_methods() {
     assert_eq!(error_code(&put.json().await.unwrap()).0, "invalidRequest");
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn drop_answer_processes_the_request_then_closes_the_connection() {
+    let emu = start().await;
+    let data = pattern(10, 7);
+    // The last fragment commits, and its answer is lost.
+    let url = emu.session("root:/lost.bin:", json!({})).await;
+    fault(&emu, json!({"name": "lost.bin", "dropAnswer": true})).await;
+    let lost = emu.http.put(&url).header("content-range", "bytes 0-9/10").body(data.clone()).send().await;
+    assert!(lost.is_err(), "expected no answer, got {lost:?}");
+    let s = &sessions(&emu, "lost.bin").await[0];
+    assert_eq!((s["state"].as_str(), s["bytesAccepted"].as_u64()), (Some("completed"), Some(10)));
+    let item: Value = emu.get("root:/lost.bin").await.json().await.unwrap();
+    assert_eq!(item["size"], 10);
+    assert_eq!(emu.http.get(&url).send().await.unwrap().status(), 404, "a committed session is gone");
+    // A GET is answered for the server's state, then dropped; the next GET answers.
+    let url = emu.session("root:/get.bin:", json!({})).await;
+    assert_eq!(put(&emu.http, &url, &data[..4], 0, 10).await.status(), 202);
+    fault(&emu, json!({"name": "get.bin", "dropAnswer": true, "method": "GET"})).await;
+    assert!(emu.http.get(&url).send().await.is_err());
+    assert_eq!(
+        emu.http.get(&url).send().await.unwrap().json::<Value>().await.unwrap()["nextExpectedRanges"],
+        json!(["4-"])
+    );
+    // A deferred commit POST commits, and its answer is lost.
+    let url = emu.session("root:/deferred.bin:", json!({"deferCommit": true})).await;
+    assert_eq!(put(&emu.http, &url, &data, 0, 10).await.status(), 202);
+    fault(&emu, json!({"name": "deferred.bin", "dropAnswer": true, "method": "POST"})).await;
+    assert!(emu.http.post(&url).header("content-length", "0").send().await.is_err());
+    assert_eq!(sessions(&emu, "deferred.bin").await[0]["state"], "completed");
+    assert_eq!(emu.get("root:/deferred.bin").await.json::<Value>().await.unwrap()["size"], 10);
+    emu.shutdown().await;
+}

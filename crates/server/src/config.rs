@@ -128,6 +128,29 @@ pub struct Config {
     /// Refresh the access token this many seconds before it expires.
     #[arg(long, env = "ODU_REFRESH_MARGIN_SECS", default_value_t = 300)]
     pub refresh_margin_secs: u64,
+    /// Delete uploads never moved out of temp/ once older than this (`7d`, `12h`, `30m`, `90s`; `0` disables).
+    #[arg(long, env = "ODU_TEMP_RETENTION", default_value = "7d", value_parser = parse_retention)]
+    pub temp_retention: Duration,
+}
+
+/// A `--temp-retention` value: `0`, or a whole number followed by `d`, `h`, `m` or `s`.
+pub fn parse_retention(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    if value == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let bad = || format!("`{value}` is not a duration like 7d, 12h, 30m, 90s or 0");
+    let split = value.len().checked_sub(1).filter(|&i| value.is_char_boundary(i)).ok_or_else(bad)?;
+    let (number, unit) = value.split_at(split);
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "d" => n.checked_mul(86_400),
+        "h" => n.checked_mul(3_600),
+        "m" => n.checked_mul(60),
+        "s" => Some(n),
+        _ => None,
+    };
+    secs.map(Duration::from_secs).ok_or_else(bad)
 }
 
 impl Config {
@@ -288,6 +311,7 @@ impl Config {
             dev_issuer,
             admin_token: self.admin_token.as_deref().map(crate::oauth::AdminToken::new),
             session_limits: SessionLimits { per_minute: self.sessions_per_minute, max_live: self.max_live_sessions },
+            temp_retention: self.temp_retention,
         };
         Ok((options, authenticator))
     }
@@ -296,6 +320,19 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retention_values() {
+        let ok = [("0", 0), ("7d", 604_800), ("12h", 43_200), ("30m", 1_800), ("90s", 90), (" 1d ", 86_400)];
+        for (v, secs) in ok {
+            assert_eq!(parse_retention(v), Ok(Duration::from_secs(secs)), "{v}");
+        }
+        for bad in ["", "7", "d", "-1d", "1w", "1.5h", "99999999999999999999d", "é"] {
+            assert!(parse_retention(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Config::parse_from(["t"]).temp_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(Config::parse_from(["t", "--temp-retention", "0"]).temp_retention, Duration::ZERO);
+    }
 
     fn parse(args: &[&str]) -> Config {
         Config::try_parse_from(std::iter::once("onedrive-upload-server").chain(args.iter().copied())).unwrap()

@@ -21,6 +21,9 @@ pub enum ApiError {
     /// 404: no such item (or route).
     #[error("no such file")]
     NotFound,
+    /// 404: the upload a `statusUrl` names has not committed a file (or is not the caller's).
+    #[error("this upload has not committed a file")]
+    NotCommitted,
     /// 405: the route exists, the method does not.
     #[error("method not allowed on this route")]
     MethodNotAllowed,
@@ -77,7 +80,7 @@ impl ApiError {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::NotCommitted => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -96,6 +99,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound => "not_found",
+            ApiError::NotCommitted => "not_committed",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::BadRequest { code, .. } => code,
             ApiError::TooLarge(_) => "too_large",

@@ -111,6 +111,32 @@ impl GraphClient {
         self.json(Method::GET, &self.approot_path(segments, ""), None).await
     }
 
+    /// `GET .../approot:/{path}:/children`, every page (`@odata.nextLink` followed).
+    pub async fn children_by_path(&self, segments: &[&str]) -> Result<Vec<DriveItem>, ApiError> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            value: Vec<DriveItem>,
+            #[serde(rename = "@odata.nextLink")]
+            next: Option<String>,
+        }
+        let mut url = self.approot_path(segments, ":/children");
+        let mut items = Vec::new();
+        for _ in 0..1000 {
+            let page: Page = self.json(Method::GET, &url, None).await?;
+            items.extend(page.value);
+            match page.next {
+                Some(next) if next.starts_with(&*self.base) => url = next,
+                _ => break,
+            }
+        }
+        Ok(items)
+    }
+
+    /// `DELETE .../approot:/{path}` (a folder goes with everything in it).
+    pub async fn delete_by_path(&self, segments: &[&str]) -> Result<(), ApiError> {
+        self.send(Method::DELETE, &self.approot_path(segments, ""), None).await.map(|_| ())
+    }
+
     /// `GET /me/drive/items/{id}`.
     pub async fn get_item(&self, id: &str) -> Result<DriveItem, ApiError> {
         self.json(Method::GET, &self.item_url(id, ""), None).await

@@ -10,6 +10,7 @@ pub mod logsafe;
 pub mod names;
 pub mod oauth;
 pub mod routes;
+pub mod sweep;
 pub mod token_file;
 pub mod tokens;
 pub mod users;
@@ -92,6 +93,8 @@ pub struct Options {
     pub admin_token: Option<oauth::AdminToken>,
     /// Per-user limits on upload-session creation.
     pub session_limits: SessionLimits,
+    /// Uploads never moved out of `temp/` are deleted once older than this ([`sweep`]); zero disables.
+    pub temp_retention: Duration,
 }
 
 impl std::fmt::Debug for JwtIssuer {
@@ -282,6 +285,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/cloud/file/{id}/move", post(routes::files::move_to))
         .route("/api/cloud/file/{id}/download", get(routes::files::download))
         .route("/api/cloud/file/{id}/link", post(routes::files::link))
+        .route("/api/cloud/upload/{upload_id}", get(routes::uploads::status).delete(routes::uploads::cancel))
         .route("/healthz", get(routes::health::healthz))
         .route("/auth/login", get(oauth::login))
         .route("/auth/disconnect", post(oauth::disconnect))

@@ -56,6 +56,7 @@ async fn run(config: Config) -> Result<(), String> {
     // While the account is not connected, the log carries a one-time connect URL for the operator.
     oauth::announce_connect_url(&state);
     let announcer = oauth::spawn_connect_announcer(state.clone());
+    let sweeper = onedrive_upload_server::sweep::spawn(state.clone(), state.options().temp_retention);
     let router = app(state);
     {
         let mut out = std::io::stdout().lock();
@@ -65,6 +66,9 @@ async fn run(config: Config) -> Result<(), String> {
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
     announcer.abort();
     tracing::info!("shutting down");
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     if let Some(emulator) = emulator {
         emulator.shutdown().await;
     }

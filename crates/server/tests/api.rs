@@ -49,12 +49,18 @@ async fn create_session_and_empty_file() {
     assert_eq!(session["nextExpectedRanges"], json!(["0-"]));
     assert!(session["expirationDateTime"].is_string());
     assert_eq!(headers["cache-control"], "no-store");
+    let status_url = session["statusUrl"].as_str().unwrap();
+    assert!(status_url.starts_with("/api/cloud/upload/") && status_url.len() == 18 + 32, "{status_url}");
     let item = upload_empty(&router, "alice", "empty.txt").await;
     assert!(item["id"].is_string());
     assert!(item.get("uploadUrl").is_none());
-    assert!(item["parentReference"]["path"].as_str().unwrap().ends_with("/temp/alice"));
+    // Every upload has a folder of its own: the same name twice is two files under that name.
+    let parent = |i: &serde_json::Value| i["parentReference"]["path"].as_str().unwrap().to_owned();
+    let (folder, id) = parent(&item).rsplit_once('/').map(|(f, id)| (f.to_owned(), id.to_owned())).unwrap();
+    assert!(folder.ends_with("/temp/alice") && id.len() == 32, "{}", parent(&item));
     let again = upload_empty(&router, "alice", "empty.txt").await;
-    assert_ne!(again["name"], item["name"], "conflicts are renamed");
+    assert_eq!(again["name"], item["name"]);
+    assert_ne!(parent(&again), parent(&item));
 }
 
 #[tokio::test]

@@ -1,11 +1,12 @@
 //! The engine's state machine: the retry table (docs/architecture.md) as event -> action transitions.
 //!
 //! Rules beyond the table (each also stated on the method that applies it):
-//! - **Attempts.** Every PUT and status GET is counted when sent; a PUT whose answer shows the
-//!   server moved past that PUT's start (202 with a later offset, or a commit) is refunded, so
-//!   `max_attempts` bounds the requests that did *not* make progress and a large error-free
-//!   upload never runs out. Before any counted request, `attempts() >= max_attempts` fails with
-//!   `retries-exhausted` (or `protocol` when the last problem was a malformed answer).
+//! - **Attempts.** Every PUT, status GET, `statusUrl` GET and repeated session request is counted
+//!   when sent; a PUT whose answer shows the server moved past that PUT's start (202 with a later
+//!   offset, or a commit) is refunded, so `max_attempts` bounds the requests that did *not* make
+//!   progress and a large error-free upload never runs out. Before any counted request,
+//!   `attempts() >= max_attempts` fails with `retries-exhausted` (`protocol` when the last problem
+//!   was a malformed answer, `session-failed` when it was the session endpoint).
 //! - **Backoff.** Network errors, stalls, 408, 429 without `Retry-After`, 500/502/503/504 and
 //!   malformed status bodies sleep `backoff_delay_ms(failures - 1, ..)` with the injected jitter,
 //!   then GET status. `failures` counts consecutive failures and resets when the server's offset
@@ -14,73 +15,51 @@
 //!   `max_delay_ms` (a longer wait would outlive most sessions; if the server still throttles it
 //!   says so again), then send the *same* request again (the throttled request was not
 //!   processed). If the server did process it, the repeat gets a 416 and realigns.
+//! - **Session requests** follow the same policy: no answer, a stall, 408, 429, 500, 502, 503
+//!   and 504 back off (or honour `Retry-After`) and ask again; any other status fails at once
+//!   with `session-failed` and the endpoint's message.
 //! - **Sessions.** 404 and 401 to a PUT or GET, and a known expiry that has passed before a
 //!   request, ask for a new session and start over from byte 0, at most
 //!   `max_session_restarts` times; past that the upload fails with `expired` when the session
 //!   was known to be expired, else `retries-exhausted`. A 404/401 to the first GET after
-//!   `start(true)` (stored session gone) starts a new session without using a restart.
+//!   `start(Some(..))` (stored session gone) starts a new session without using a restart.
+//! - **Lost commit answers.** Before a session with a `statusUrl` is replaced, `GetCommitted`
+//!   asks it: a 200 driveItem ends the upload with `Done` (it was committed and the answer was
+//!   lost), a 404 goes on with the new session, transient answers back off and ask again, any
+//!   other answer goes on with the new session (as without a `statusUrl`).
 //! - **Unexpected events** (an event that does not answer the pending action, e.g.
 //!   `TimerFired` while a PUT is pending) fail with `protocol`; `Abort` and `Resume` are honoured
 //!   in every state; after `Done`/`Fail` every event returns that same final action again.
 
-use super::answer::{classify, committed_item, describe, parse_ranges, parse_status, Row, Status};
-use super::report::{name, phase_name};
-use super::{backoff_delay_ms, Action, EngineConfig, Event, Failure, FailureCode, HttpAnswer, Jitter, SessionInfo};
+mod answers;
+mod requests;
+
+use super::answer::parse_ranges;
+use super::phase::{Lost, Next, Phase};
+use super::{Action, EngineConfig, Event, Failure, FailureCode, Jitter, SessionInfo};
 use crate::chunk::ChunkPlan;
 use crate::error::CoreError;
-use crate::range::{ContentRange, ExpectedRange};
-
-/// What the engine waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// `start` not called yet.
-    Idle,
-    /// `RequestSession` is pending.
-    AwaitSession,
-    /// A PUT of `start..end` is pending.
-    AwaitPut {
-        /// First byte.
-        start: u64,
-        /// Exclusive end.
-        end: u64,
-    },
-    /// A status GET is pending; `fetch_item` when it follows a commit answer without an `id`.
-    AwaitStatus { fetch_item: bool },
-    /// A `Sleep` is pending; then send `Next`.
-    Sleeping(Next),
-    /// `DeleteSession` after an abort is pending.
-    Deleting,
-    /// `Done` or `Fail` was returned.
-    Finished,
-}
-
-/// The request to send when a sleep ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Next {
-    /// GET status.
-    Status,
-    /// PUT this range again.
-    Put { start: u64, end: u64 },
-}
 
 /// The upload state machine. Feed it events with [`Engine::handle`]; it never panics on any
 /// event or body, and never does I/O itself.
 pub struct Engine {
-    pub(super) config: EngineConfig,
-    pub(super) plan: ChunkPlan,
-    pub(super) jitter: Box<dyn Jitter>,
-    pub(super) phase: Phase,
-    pub(super) has_session: bool,
-    pub(super) expires_at_ms: Option<i64>,
-    pub(super) position: u64,
-    pub(super) acknowledged: u64,
-    pub(super) attempts: u32,
-    pub(super) failures: u32,
-    pub(super) client_errors: u32,
-    pub(super) session_restarts: u32,
-    pub(super) resume_probe: bool,
-    pub(super) last_problem: Option<Failure>,
-    pub(super) terminal: Option<Action>,
+    config: EngineConfig,
+    plan: ChunkPlan,
+    jitter: Box<dyn Jitter>,
+    phase: Phase,
+    has_session: bool,
+    has_status_url: bool,
+    expires_at_ms: Option<i64>,
+    position: u64,
+    acknowledged: u64,
+    attempts: u32,
+    failures: u32,
+    client_errors: u32,
+    session_restarts: u32,
+    resume_probe: bool,
+    last_problem: Option<Failure>,
+    lost_message: String,
+    terminal: Option<Action>,
 }
 
 impl Engine {
@@ -93,6 +72,7 @@ impl Engine {
             jitter,
             phase: Phase::Idle,
             has_session: false,
+            has_status_url: false,
             expires_at_ms: None,
             position: 0,
             acknowledged: 0,
@@ -102,41 +82,34 @@ impl Engine {
             session_restarts: 0,
             resume_probe: false,
             last_problem: None,
+            lost_message: String::new(),
             terminal: None,
         })
     }
 
-    /// First action: `RequestSession`, or `GetStatus` when `resuming` a stored session (its
-    /// expiry unknown; see [`Engine::start_resumed`]). A 404/401 to that GET starts a new
-    /// session from byte 0 without using one of `max_session_restarts`. Calling `start`
-    /// twice fails with `protocol`.
-    pub fn start(&mut self, resuming: bool, now_ms: i64) -> Action {
+    /// First action: `RequestSession` for a new upload, or, for a `stored` session being resumed
+    /// (its ranges are ignored: the server is asked), a status GET. A 404/401 to that GET (or an
+    /// expiry already past) replaces it without using one of `max_session_restarts`, after asking
+    /// its `statusUrl` when it has one. Calling `start` twice fails with `protocol`.
+    pub fn start(&mut self, stored: Option<SessionInfo>, now_ms: i64) -> Action {
         if self.phase != Phase::Idle {
             let action = self.protocol("start called twice");
             return self.finish(action);
         }
-        if resuming {
-            self.has_session = true;
-            self.resume_probe = true;
-            self.send_status(now_ms, false, true)
-        } else {
-            self.phase = Phase::AwaitSession;
-            Action::RequestSession
-        }
-    }
-
-    /// Like `start(true)` for a stored session whose expiry is known: an already expired one is
-    /// not probed, a new session is requested at once (not counted as a restart).
-    pub fn start_resumed(&mut self, stored: SessionInfo, now_ms: i64) -> Action {
-        if self.phase == Phase::Idle && stored.expires_at_ms.is_some_and(|e| now_ms >= e) {
+        let Some(stored) = stored else {
             self.phase = Phase::AwaitSession;
             return Action::RequestSession;
-        }
-        let action = self.start(true, now_ms);
-        if self.has_session {
-            self.expires_at_ms = stored.expires_at_ms;
-        }
-        action
+        };
+        self.has_session = true;
+        self.has_status_url = stored.has_status_url;
+        self.expires_at_ms = stored.expires_at_ms;
+        let action = if self.expired(now_ms) {
+            self.lose(Lost::Stored, "the stored upload session expired".into())
+        } else {
+            self.resume_probe = true;
+            self.send_status(now_ms, false, true)
+        };
+        self.finish(action)
     }
 
     /// Feeds one event; returns the next action. See the module docs for the rules.
@@ -146,39 +119,99 @@ impl Engine {
         }
         let action = match (self.phase, event) {
             (Phase::Deleting, _) => self.fail(FailureCode::Aborted, None, "upload aborted".into()),
-            (Phase::Idle, e) => self.protocol(&format!("{} before start", name(&e))),
+            (Phase::Idle, e) => self.protocol(&format!("{} before start", e.name())),
             (_, Event::Abort) => self.abort(),
             (_, Event::Resume) => self.resume(now_ms),
             (Phase::AwaitSession, Event::SessionReady(info)) => self.session_ready(info, now_ms),
-            (Phase::AwaitSession, Event::SessionFailed { status, message }) => {
-                self.fail(FailureCode::SessionFailed, status, message)
+            (Phase::AwaitSession, Event::SessionFailed { status, message, retry_after_ms }) => {
+                self.session_failed(status, message, retry_after_ms)
             }
             (Phase::AwaitSession, Event::NetworkError { message }) => {
-                self.fail(FailureCode::SessionFailed, None, message)
+                self.backoff_as(FailureCode::SessionFailed, None, message, Next::Session)
             }
             (Phase::AwaitSession, Event::Stalled) => {
-                self.fail(FailureCode::SessionFailed, None, "session request stalled".into())
+                self.backoff_as(FailureCode::SessionFailed, None, "session request stalled".into(), Next::Session)
             }
             (Phase::AwaitPut { start, end }, Event::PutAnswered(a)) => self.put_answered(start, end, a, now_ms),
             (Phase::AwaitStatus { fetch_item: false }, Event::StatusAnswered(a)) => self.status_answered(a, now_ms),
             (Phase::AwaitStatus { fetch_item: true }, Event::StatusAnswered(a)) => self.item_answered(a),
             (Phase::AwaitStatus { fetch_item: true }, e @ (Event::NetworkError { .. } | Event::Stalled)) => {
-                self.protocol(&format!("commit answer had no id and the follow-up GET failed: {}", name(&e)))
+                self.protocol(&format!("commit answer had no id and the follow-up GET failed: {}", e.name()))
             }
+            (Phase::AwaitCommitted(lost), Event::CommittedAnswered(a)) => self.committed_answered(lost, a),
             (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::NetworkError { message }) => {
-                self.backoff(None, message)
+                self.backoff(None, message, Next::Status)
             }
             (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::Stalled) => {
-                self.backoff(None, "request stalled".into())
+                self.backoff(None, "request stalled".into(), Next::Status)
+            }
+            (Phase::AwaitCommitted(lost), Event::NetworkError { message }) => {
+                self.backoff(None, message, Next::Committed(lost))
+            }
+            (Phase::AwaitCommitted(lost), Event::Stalled) => {
+                self.backoff(None, "statusUrl request stalled".into(), Next::Committed(lost))
             }
             (Phase::Sleeping(next), Event::TimerFired) => self.send(next, now_ms),
-            (phase, e) => self.protocol(&format!("unexpected {} while {}", name(&e), phase_name(&phase))),
+            (phase, e) => self.protocol(&format!("unexpected {} while {}", e.name(), phase.name())),
         };
         self.finish(action)
     }
 
+    /// Bytes the server has acknowledged: a high-water mark that never decreases, even when
+    /// the server goes back or a new session starts over; exactly `total` after `Done`.
+    pub fn acknowledged(&self) -> u64 {
+        self.acknowledged
+    }
+
+    /// Counted requests so far (see the module docs); never more than `max_attempts`.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// New sessions requested after the first (404, 401, expiry).
+    pub fn session_restarts(&self) -> u32 {
+        self.session_restarts
+    }
+
+    /// True when an upload session exists that an abort must DELETE.
+    pub fn has_session(&self) -> bool {
+        self.has_session
+    }
+
+    /// The session's expiry as Unix ms, when known.
+    pub fn expires_at_ms(&self) -> Option<i64> {
+        self.expires_at_ms
+    }
+
+    /// The server's next expected offset as last known (goes back to 0 on a new session).
+    #[cfg(test)]
+    pub(super) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The half-open range of the pending PUT, if a PUT is pending.
+    #[cfg(test)]
+    pub(super) fn in_flight(&self) -> Option<(u64, u64)> {
+        match self.phase {
+            Phase::AwaitPut { start, end } => Some((start, end)),
+            _ => None,
+        }
+    }
+
+    /// Consecutive failures (the backoff exponent + 1); 0 after progress.
+    #[cfg(test)]
+    pub(super) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// True once `Done` or `Fail` was returned.
+    #[cfg(test)]
+    pub(super) fn is_finished(&self) -> bool {
+        self.terminal.is_some()
+    }
+
     fn finish(&mut self, action: Action) -> Action {
-        if matches!(action, Action::Done(_) | Action::Fail(_)) {
+        if matches!(action, Action::Done { .. } | Action::Fail(_)) {
             self.phase = Phase::Finished;
             self.has_session = false;
             self.terminal = Some(action.clone());
@@ -205,18 +238,21 @@ impl Engine {
         }
     }
 
-    /// Resume after a pause: the request the pause cut is refunded (it did not fail), then a
-    /// status GET that is neither counted nor a failure; without a session, `RequestSession`.
+    /// Resume after a pause: the request the pause cut is refunded (it did not fail), then the
+    /// request that was due is sent uncounted: the `statusUrl` GET while a lost session is being
+    /// checked, else a status GET, or `RequestSession` without a session.
     fn resume(&mut self, now_ms: i64) -> Action {
         let fetch_item = matches!(self.phase, Phase::AwaitStatus { fetch_item: true });
-        if matches!(self.phase, Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }) {
+        if matches!(self.phase, Phase::AwaitPut { .. } | Phase::AwaitStatus { .. } | Phase::AwaitCommitted(_)) {
             self.attempts = self.attempts.saturating_sub(1);
         }
-        if self.has_session {
-            self.send_status(now_ms, fetch_item, false)
-        } else {
-            self.phase = Phase::AwaitSession;
-            Action::RequestSession
+        match self.phase {
+            Phase::AwaitCommitted(lost) | Phase::Sleeping(Next::Committed(lost)) => self.send_committed(lost, false),
+            _ if self.has_session => self.send_status(now_ms, fetch_item, false),
+            _ => {
+                self.phase = Phase::AwaitSession;
+                Action::RequestSession
+            }
         }
     }
 
@@ -224,6 +260,7 @@ impl Engine {
     /// Malformed ranges: GET status (a protocol problem, counted).
     fn session_ready(&mut self, info: SessionInfo, now_ms: i64) -> Action {
         self.has_session = true;
+        self.has_status_url = info.has_status_url;
         self.expires_at_ms = info.expires_at_ms;
         match parse_ranges(&info.next_expected_ranges, self.config.total) {
             Ok(next) => self.advance(next, now_ms),
@@ -234,215 +271,18 @@ impl Engine {
         }
     }
 
-    fn put_answered(&mut self, start: u64, end: u64, a: HttpAnswer, now_ms: i64) -> Action {
-        match classify(&a, true) {
-            Row::Accepted => match parse_status(&a.body, self.config.total) {
-                Ok(status) => {
-                    if status.next.start > start {
-                        self.attempts = self.attempts.saturating_sub(1);
-                    }
-                    self.realign(status, now_ms)
-                }
-                Err(msg) => self.malformed(a.status, msg),
-            },
-            Row::Committed => match committed_item(&a.body) {
-                Some(item) => {
-                    self.attempts = self.attempts.saturating_sub(1);
-                    self.done(item)
-                }
-                None => self.send_status(now_ms, true, true),
-            },
-            row => self.error_row(row, &a, Next::Put { start, end }, now_ms),
-        }
-    }
-
-    fn status_answered(&mut self, a: HttpAnswer, now_ms: i64) -> Action {
-        let probe = std::mem::take(&mut self.resume_probe);
-        match classify(&a, false) {
-            Row::SessionGone if probe => {
-                self.has_session = false;
-                self.expires_at_ms = None;
-                self.position = 0;
-                self.phase = Phase::AwaitSession;
-                Action::RequestSession
+    /// The session endpoint answered an error: the table's transient statuses (408, 429, 500,
+    /// 502, 503, 504) are retried like a failed PUT (`Retry-After` honoured on 429/503); anything
+    /// else (other 4xx, 501, 507...) fails at once with `session-failed`.
+    fn session_failed(&mut self, status: Option<u16>, message: String, retry_after_ms: Option<u64>) -> Action {
+        match (status, retry_after_ms) {
+            (Some(429 | 503), Some(ms)) => {
+                self.throttled(FailureCode::SessionFailed, status, message, ms, Next::Session)
             }
-            Row::Accepted => match parse_status(&a.body, self.config.total) {
-                Ok(status) => self.realign(status, now_ms),
-                Err(msg) => match committed_item(&a.body) {
-                    // A 200 that is the committed driveItem (the commit answer was lost).
-                    Some(item) if a.status == 200 => self.done(item),
-                    _ => self.malformed(a.status, msg),
-                },
-            },
-            row => self.error_row(row, &a, Next::Status, now_ms),
-        }
-    }
-
-    /// The GET after a commit answer without `id`: a 200 driveItem with an `id` is `Done`,
-    /// anything else `Fail(protocol)` (asked once, not retried).
-    fn item_answered(&mut self, a: HttpAnswer) -> Action {
-        match committed_item(&a.body) {
-            Some(item) if a.status == 200 => self.done(item),
-            _ => self.protocol(&format!("the commit answer had no driveItem id, and GET gave none ({})", describe(&a))),
-        }
-    }
-
-    /// The error rows of the table, shared by PUT (`next` = the same PUT) and GET.
-    fn error_row(&mut self, row: Row, a: &HttpAnswer, next: Next, now_ms: i64) -> Action {
-        let message = describe(a);
-        match row {
-            Row::Transient | Row::Accepted | Row::Committed => self.backoff(Some(a.status), message),
-            Row::Throttled(ms) => {
-                self.note_failure(FailureCode::RetriesExhausted, Some(a.status), message);
-                if self.attempts >= self.config.retry.max_attempts {
-                    return self.exhausted();
-                }
-                self.phase = Phase::Sleeping(next);
-                Action::Sleep { ms: ms.min(self.config.retry.max_delay_ms) }
+            (Some(408 | 429 | 500 | 502 | 503 | 504), _) => {
+                self.backoff_as(FailureCode::SessionFailed, status, message, Next::Session)
             }
-            // 416: realign from the server's view; never a failure by itself.
-            Row::Realign => self.send_status(now_ms, false, true),
-            Row::SessionGone => {
-                let expired = self.expired(now_ms);
-                self.restart(expired, Some(a.status), message)
-            }
-            Row::Conflict => self.fail(FailureCode::Conflict, Some(a.status), message),
-            Row::Other => {
-                if self.client_errors >= self.config.retry.client_error_retries {
-                    return self.fail(FailureCode::ClientError, Some(a.status), message);
-                }
-                self.client_errors += 1;
-                self.last_problem = Some(Failure { code: FailureCode::ClientError, status: Some(a.status), message });
-                self.send(next, now_ms)
-            }
+            _ => self.fail(FailureCode::SessionFailed, status, message),
         }
-    }
-
-    /// A 202/200 body without usable ranges: a protocol problem, retried like a 5xx; when the
-    /// attempts run out on it the upload fails with `protocol`.
-    fn malformed(&mut self, status: u16, msg: String) -> Action {
-        self.backoff_as(FailureCode::Protocol, Some(status), msg)
-    }
-
-    fn note_failure(&mut self, code: FailureCode, status: Option<u16>, message: String) {
-        self.failures = self.failures.saturating_add(1);
-        self.last_problem = Some(Failure { code, status, message });
-    }
-
-    /// Exponential backoff with full jitter, then a status GET.
-    fn backoff(&mut self, status: Option<u16>, message: String) -> Action {
-        self.backoff_as(FailureCode::RetriesExhausted, status, message)
-    }
-
-    fn backoff_as(&mut self, code: FailureCode, status: Option<u16>, message: String) -> Action {
-        self.note_failure(code, status, message);
-        if self.attempts >= self.config.retry.max_attempts {
-            return self.exhausted();
-        }
-        let r = self.config.retry;
-        let ms = backoff_delay_ms(self.failures - 1, r.base_delay_ms, r.max_delay_ms, self.jitter.next_unit());
-        self.phase = Phase::Sleeping(Next::Status);
-        Action::Sleep { ms }
-    }
-
-    fn exhausted(&mut self) -> Action {
-        let n = self.attempts;
-        match self.last_problem.take() {
-            Some(Failure { code: FailureCode::Protocol, status, message }) => {
-                self.fail(FailureCode::Protocol, status, message)
-            }
-            Some(f) => self.fail(
-                FailureCode::RetriesExhausted,
-                f.status,
-                format!("gave up after {n} attempts; last: {}", f.message),
-            ),
-            None => self.fail(FailureCode::RetriesExhausted, None, format!("gave up after {n} attempts")),
-        }
-    }
-
-    /// New session from byte 0, bounded by `max_session_restarts`.
-    fn restart(&mut self, expired: bool, status: Option<u16>, message: String) -> Action {
-        if self.session_restarts >= self.config.retry.max_session_restarts {
-            let code = if expired { FailureCode::Expired } else { FailureCode::RetriesExhausted };
-            let n = self.session_restarts;
-            return self.fail(code, status, format!("session lost after {n} new sessions: {message}"));
-        }
-        self.session_restarts += 1;
-        self.has_session = false;
-        self.expires_at_ms = None;
-        self.position = 0;
-        self.phase = Phase::AwaitSession;
-        Action::RequestSession
-    }
-
-    fn expired(&self, now_ms: i64) -> bool {
-        self.expires_at_ms.is_some_and(|e| now_ms >= e)
-    }
-
-    /// Takes in a status: refreshes the expiry, resets the failure counters on forward
-    /// progress, raises the high-water mark, and PUTs from the server's offset.
-    fn realign(&mut self, status: Status, now_ms: i64) -> Action {
-        if let Some(e) = status.expires_at_ms {
-            self.expires_at_ms = Some(e);
-        }
-        if status.next.start > self.position {
-            self.failures = 0;
-            self.client_errors = 0;
-        }
-        self.advance(status.next, now_ms)
-    }
-
-    fn advance(&mut self, next: ExpectedRange, now_ms: i64) -> Action {
-        self.position = next.start;
-        self.acknowledged = self.acknowledged.max(next.start);
-        match self.plan.range_from(next.start, Some(next.end_exclusive(self.config.total))) {
-            Some((start, end)) => self.send(Next::Put { start, end }, now_ms),
-            None => self.protocol("the server expects bytes past the end of the file"),
-        }
-    }
-
-    fn done(&mut self, item: super::CommittedItem) -> Action {
-        if item.size != 0 && item.size != self.config.total {
-            let msg = format!("committed item has {} bytes, expected {}", item.size, self.config.total);
-            return self.fail(FailureCode::Integrity, None, msg);
-        }
-        self.acknowledged = self.config.total;
-        self.position = self.config.total;
-        Action::Done(item)
-    }
-
-    fn send(&mut self, next: Next, now_ms: i64) -> Action {
-        let Next::Put { start, end } = next else {
-            return self.send_status(now_ms, false, true);
-        };
-        if let Some(action) = self.precheck(now_ms, true) {
-            return action;
-        }
-        self.phase = Phase::AwaitPut { start, end };
-        let content_range = ContentRange::Bytes { first: start, last: end - 1, total: self.config.total }.to_string();
-        Action::Put { start, end, content_range }
-    }
-
-    fn send_status(&mut self, now_ms: i64, fetch_item: bool, counted: bool) -> Action {
-        if let Some(action) = self.precheck(now_ms, counted) {
-            return action;
-        }
-        self.phase = Phase::AwaitStatus { fetch_item };
-        Action::GetStatus
-    }
-
-    /// Before a request: a known expired session is replaced (the request is not sent); a
-    /// counted request with no attempt left fails; else it is counted.
-    fn precheck(&mut self, now_ms: i64, counted: bool) -> Option<Action> {
-        if self.expired(now_ms) {
-            return Some(self.restart(true, None, "the upload session expired".into()));
-        }
-        if counted {
-            if self.attempts >= self.config.retry.max_attempts {
-                return Some(self.exhausted());
-            }
-            self.attempts += 1;
-        }
-        None
     }
 }

@@ -6,11 +6,11 @@
 //!
 //! ```text
 //! let mut e = Engine::new(config, jitter)?;
-//! let mut action = e.start(resuming, now);  // RequestSession, or GetStatus when resuming
+//! let mut action = e.start(stored, now);  // RequestSession, or GetStatus when resuming
 //! loop {
 //!     action = match action {
 //!         Action::Put { start, end, content_range } => e.handle(put(...), now),
-//!         Action::Done(item) => break Ok(item),
+//!         Action::Done { item, body } => break Ok(body),
 //!         Action::Fail(f) => break Err(f),
 //!         ...
 //!     }
@@ -21,13 +21,9 @@ mod answer;
 mod backoff;
 mod json;
 mod machine;
+mod phase;
 #[cfg(test)]
-mod machine_tests;
-mod report;
-#[cfg(test)]
-mod sim;
-#[cfg(test)]
-mod sim_tests;
+mod tests;
 
 pub use answer::committed_item;
 pub use backoff::backoff_delay_ms;
@@ -44,8 +40,9 @@ pub struct RetryPolicy {
     pub base_delay_ms: u64,
     /// Cap of one backoff delay, in ms.
     pub max_delay_ms: u64,
-    /// Most requests that made no progress before `retries-exhausted` (PUTs that moved the server's
-    /// offset are not counted; see the machine's module docs).
+    /// Most requests that made no progress before `retries-exhausted`: PUTs, status GETs, `statusUrl`
+    /// GETs and repeated session requests count; PUTs that moved the server's offset do not (see the
+    /// machine's module docs).
     pub max_attempts: u32,
     /// Most times an upload starts over with a new session (404, 401, expiry).
     pub max_session_restarts: u32,
@@ -104,6 +101,9 @@ pub struct SessionInfo {
     pub expires_at_ms: Option<i64>,
     /// The session's `nextExpectedRanges` as given (a fresh session says `["0-"]`).
     pub next_expected_ranges: Vec<String>,
+    /// True when the session came with a `statusUrl` that answers the committed driveItem of
+    /// this upload (or 404): asked with [`Action::GetCommitted`] before the session is replaced.
+    pub has_status_url: bool,
 }
 
 /// Something that happened, fed to [`Engine::handle`].
@@ -111,18 +111,24 @@ pub struct SessionInfo {
 pub enum Event {
     /// Answer to [`Action::RequestSession`]: a session is ready.
     SessionReady(SessionInfo),
-    /// Answer to [`Action::RequestSession`]: the session endpoint refused or failed.
+    /// Answer to [`Action::RequestSession`]: the session endpoint answered an error (or the
+    /// session function threw). 408, 429, 500, 502, 503 and 504 are retried; anything else fails at once.
+    /// A request that got no answer is a `NetworkError` or `Stalled` instead.
     SessionFailed {
         /// HTTP status, if there was one.
         status: Option<u16>,
         /// The endpoint's message.
         message: String,
+        /// `Retry-After` in ms, when the header was readable and valid.
+        retry_after_ms: Option<u64>,
     },
     /// Answer to [`Action::Put`].
     PutAnswered(HttpAnswer),
     /// Answer to [`Action::GetStatus`].
     StatusAnswered(HttpAnswer),
-    /// A PUT or GET failed without an HTTP answer (connection dropped, DNS, CORS).
+    /// Answer to [`Action::GetCommitted`].
+    CommittedAnswered(HttpAnswer),
+    /// A request (session, PUT or GET) failed without an HTTP answer (connection dropped, DNS, CORS).
     NetworkError {
         /// What the transport said.
         message: String,
@@ -139,10 +145,29 @@ pub enum Event {
     Resume,
 }
 
+impl Event {
+    /// The variant's name, for messages (bodies are never echoed).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::SessionReady(_) => "SessionReady",
+            Event::SessionFailed { .. } => "SessionFailed",
+            Event::PutAnswered(_) => "PutAnswered",
+            Event::StatusAnswered(_) => "StatusAnswered",
+            Event::CommittedAnswered(_) => "CommittedAnswered",
+            Event::NetworkError { .. } => "NetworkError",
+            Event::Stalled => "Stalled",
+            Event::TimerFired => "TimerFired",
+            Event::DeleteAnswered => "DeleteAnswered",
+            Event::Abort => "Abort",
+            Event::Resume => "Resume",
+        }
+    }
+}
+
 /// What the caller must do next.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Obtain a (new) session; answer with `SessionReady` or `SessionFailed`.
+    /// Obtain a (new) session; answer with `SessionReady`, `SessionFailed`, `NetworkError` or `Stalled`.
     RequestSession,
     /// PUT bytes `start..end` with this `Content-Range`; answer with `PutAnswered`,
     /// `NetworkError` or `Stalled`.
@@ -156,6 +181,10 @@ pub enum Action {
     },
     /// GET the upload URL for `nextExpectedRanges`; answer with `StatusAnswered`, `NetworkError` or `Stalled`.
     GetStatus,
+    /// The session is gone (404/401, expiry): GET its `statusUrl` to learn whether the upload was
+    /// committed after all (its answer was lost); answer with `CommittedAnswered`, `NetworkError`
+    /// or `Stalled`. Only for sessions whose [`SessionInfo::has_status_url`] was set.
+    GetCommitted,
     /// Wait, then answer with `TimerFired`.
     Sleep {
         /// Milliseconds.
@@ -163,8 +192,13 @@ pub enum Action {
     },
     /// DELETE the upload URL (best effort), then answer with `DeleteAnswered`.
     DeleteSession,
-    /// The upload is committed: what the engine read of the driveItem (the caller keeps the body).
-    Done(CommittedItem),
+    /// The upload is committed.
+    Done {
+        /// What the engine read of the driveItem.
+        item: CommittedItem,
+        /// The driveItem as the server sent it (the body of the answer that showed the commit).
+        body: String,
+    },
     /// The upload failed for good.
     Fail(Failure),
 }

@@ -2,8 +2,10 @@
 //! path) and the simple upload `PUT .../{path}:/content` (streamed to disk like fragments).
 
 use super::graph_path::{Base, GraphPath};
+use super::upload::status_fault;
 use super::{read_json, render};
 use crate::error::EmulatorError;
+use crate::faults::FaultAction;
 use crate::state::AppState;
 use crate::store::items::{self, ItemRow};
 use crate::store::sessions::{self, SessionInfo, SessionProgress, SessionState};
@@ -86,6 +88,13 @@ pub async fn create_session(
     body: Body,
 ) -> Result<Response, EmulatorError> {
     let request: CreateUploadSessionRequest = read_json(body).await?.unwrap_or_default();
+    // Faults with method `SESSION` hit createUploadSession for a file of that name.
+    let name = path.segments.last().map(String::as_str).unwrap_or_default();
+    if state.config().fault_injection {
+        if let Some(FaultAction::Status { status, retry_after, body }) = state.faults().take(name, "SESSION", false) {
+            return Err(status_fault(status, retry_after, body));
+        }
+    }
     let item = request.item.unwrap_or_default();
     if let Some(size) = item.file_size {
         if size > QUOTA_BYTES {

@@ -84,8 +84,26 @@ async fn handle_inner(
         Some(FaultAction::ExpireSession) => {
             state.end_session(&session, SessionState::Expired).await?;
         }
+        Some(FaultAction::DropAnswer) => {
+            // Processed in full (a last fragment commits), then the answer is lost.
+            let processed = respond(state, &session, method, headers, body).await;
+            tracing::debug!(ok = processed.is_ok(), "dropping the answer");
+            return cut_connection(kill).await;
+        }
         Some(FaultAction::CorruptHash) | None => {}
     }
+    respond(state, &session, method, headers, body).await
+}
+
+/// The request's real handling, after any fault.
+async fn respond(
+    state: &AppState,
+    session: &Arc<LiveSession>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &mut Option<Body>,
+) -> Result<Response, EmulatorError> {
+    let session = session.clone();
     if headers.contains_key(header::AUTHORIZATION) {
         return Err(EmulatorError::graph(
             StatusCode::UNAUTHORIZED,
@@ -124,7 +142,8 @@ fn status_json(live: &crate::upload::live::Live) -> UploadSession {
     }
 }
 
-fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_json::Value>) -> EmulatorError {
+/// The error a status fault answers: Graph's error for that status (or the given body), with `Retry-After`.
+pub(crate) fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_json::Value>) -> EmulatorError {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
     let (code, message) = match status.as_u16() {
         429 => ("activityLimitReached", "The request has been throttled."),
@@ -164,6 +183,11 @@ async fn drop_connection(
     }
     session.lock().progress.bytes_received += read;
     state.persist(session).await?;
+    cut_connection(kill).await
+}
+
+/// Closes the request's connection without an answer.
+async fn cut_connection(kill: Option<ConnectionKill>) -> Result<Response, EmulatorError> {
     match kill {
         Some(kill) => {
             kill.kill();

@@ -1,8 +1,9 @@
 //! `/api/cloud/file...`: create upload sessions, read, move, download, link and delete the users' files.
 //!
 //! Who may touch an item is decided from where it really is in the drive (Graph's
-//! `parentReference.path`), never from what the client says: `temp/{user}/` is the
-//! user's own; files in a configured feature folder are readable by every user.
+//! `parentReference.path`), never from what the client says: `temp/{user}/` (and the
+//! per-upload folders `temp/{user}/{uploadId}/` in it) is the user's own; files in a
+//! configured feature folder are readable by every user.
 
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -24,6 +25,7 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::limits;
 use crate::names::{validate_filename, UserId};
+use crate::routes::uploads::{is_upload_id, new_upload_id, status_url};
 use crate::users::User;
 use crate::{AppState, FolderSlot};
 
@@ -50,8 +52,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// Where an item is, seen from the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
-    /// In the caller's own `temp/{user}/`.
-    Own,
+    /// In the caller's own `temp/{user}/`, directly or in the per-upload folder `upload`.
+    Own {
+        /// The upload id of the folder the item is in, if it is in one.
+        upload: Option<String>,
+    },
     /// In a configured feature folder.
     Feature,
     /// Anywhere else (another user's temp folder, outside the app folder...).
@@ -72,8 +77,11 @@ pub fn place(state: &AppState, approot_path: &str, item: &DriveItem, user: &User
     let Some(rest) = parent.strip_prefix(&normalize(approot_path)) else {
         return Place::Foreign;
     };
-    if rest == format!("/temp/{}", user.folder().to_lowercase()) {
-        Place::Own
+    let own = format!("/temp/{}", user.folder().to_lowercase());
+    if rest == own {
+        Place::Own { upload: None }
+    } else if let Some(id) = rest.strip_prefix(&own).and_then(|r| r.strip_prefix('/')).filter(|id| is_upload_id(id)) {
+        Place::Own { upload: Some(id.to_owned()) }
     } else if rest.strip_prefix('/').is_some_and(|f| !f.contains('/') && state.folder_slot(f).is_some()) {
         Place::Feature
     } else {
@@ -96,14 +104,14 @@ async fn locate(state: &AppState, id: &str, user: &UserId) -> Result<(DriveItem,
 
 fn require_readable(place: &Place) -> Result<(), ApiError> {
     match place {
-        Place::Own | Place::Feature => Ok(()),
+        Place::Own { .. } | Place::Feature => Ok(()),
         Place::Foreign => Err(ApiError::Forbidden("this file belongs to another user".into())),
     }
 }
 
 fn require_own(place: &Place) -> Result<(), ApiError> {
     match place {
-        Place::Own => Ok(()),
+        Place::Own { .. } => Ok(()),
         Place::Feature => Err(ApiError::Forbidden("only files still in your upload folder can be changed".into())),
         Place::Foreign => Err(ApiError::Forbidden("this file belongs to another user".into())),
     }
@@ -115,8 +123,9 @@ fn public(mut item: DriveItem) -> Json<DriveItem> {
     Json(item)
 }
 
-/// `POST /api/cloud/file {"filename","size"}`: an upload session under `temp/{user}/`, or the
-/// empty file itself when `size` is 0.
+/// `POST /api/cloud/file {"filename","size"}`: an upload session for
+/// `temp/{user}/{uploadId}/{filename}` with its `statusUrl`, or the empty file itself (in a
+/// folder of its own too) when `size` is 0.
 pub async fn create(
     State(state): State<AppState>,
     User(user): User,
@@ -142,8 +151,8 @@ pub async fn create(
     }
     .map_err(|r| ApiError::TooManyRequests { retry_after: r.retry_after.as_secs(), message: r.message })?;
     let admission = limits::Pending::new(state.limits().clone(), admission);
-    let folder = user.folder();
-    let segments = ["temp", folder.as_str(), request.filename.as_str()];
+    let (folder, upload_id) = (user.folder(), new_upload_id());
+    let segments = ["temp", folder.as_str(), upload_id.as_str(), request.filename.as_str()];
     if request.size == 0 {
         let item = state.graph().upload_empty(&segments).await?;
         tracing::info!(user = %user, "empty file created");
@@ -169,7 +178,19 @@ pub async fn create(
     let live = session.upload_url.clone().map(|url| (until.unwrap_or(now + limits::MAX_LIVE_SPAN), url));
     admission.settle(live).await;
     tracing::info!(user = %user, size = request.size, "upload session created");
-    Ok(([(header::CACHE_CONTROL, "no-store")], Json(session)).into_response())
+    let answer = SessionAnswer { session, status_url: status_url(&upload_id) };
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response())
+}
+
+/// The answer to a session request: Graph's upload session and where to ask whether it committed.
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAnswer {
+    /// Graph's upload session, as Graph wrote it.
+    #[serde(flatten)]
+    pub session: onedrive_upload_core::protocol::UploadSession,
+    /// The server route that answers this upload's committed driveItem, or 404 `not_committed`.
+    pub status_url: String,
 }
 
 /// `GET /api/cloud/file/{id}`: the driveItem (owner, or any user for feature folders).
@@ -244,6 +265,9 @@ pub async fn move_to(
         }
     };
     tracing::info!(user = %user, folder = %slot.name, "file moved");
+    if let Place::Own { upload: Some(upload_id) } = &place {
+        remove_upload_folder(&state, &user, upload_id).await;
+    }
     Ok(public(moved))
 }
 
@@ -326,7 +350,20 @@ pub async fn delete(
     require_own(&place)?;
     state.graph().delete_item(&id).await?;
     tracing::info!(user = %user, "file deleted");
+    if let Place::Own { upload: Some(upload_id) } = &place {
+        remove_upload_folder(&state, &user, upload_id).await;
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes the (now empty) folder of an upload whose file left it; a failure is only logged
+/// (the retention sweep removes what is left).
+async fn remove_upload_folder(state: &AppState, user: &UserId, upload_id: &str) {
+    let folder = user.folder();
+    match state.graph().delete_by_path(&["temp", &folder, upload_id]).await {
+        Ok(()) | Err(ApiError::NotFound) => {}
+        Err(e) => tracing::warn!(user = %user, error = %e, "could not remove an upload's folder"),
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! HTTP handlers: the file API, health, and the dev-only routes.
+//! HTTP handlers: the file API, the uploads' `statusUrl`, health, and the dev-only routes.
 
 pub mod dev;
 pub mod files;
 pub mod health;
+pub mod uploads;

@@ -47,6 +47,7 @@ pub fn options(base: &str, dir: &Path, client_id: &str, client_secret: &str) -> 
         admin_token: None,
         // No per-user session limits: some tests create 100 sessions for one user at once.
         session_limits: onedrive_upload_server::SessionLimits { per_minute: 0, max_live: 0 },
+        temp_retention: Duration::ZERO,
     }
 }
 

@@ -2,9 +2,10 @@
 //! driver loop that runs [`Engine`] against it with a scripted queue of faults, checking the
 //! engine's invariants after every step (acknowledged never decreases, attempts bounded).
 
-use super::CommittedItem;
-use super::{Action, Engine, EngineConfig, Event, Failure, HttpAnswer, RetryPolicy, SessionInfo};
 use crate::chunk::ChunkSize;
+use crate::engine::{
+    Action, CommittedItem, Engine, EngineConfig, Event, Failure, HttpAnswer, RetryPolicy, SessionInfo,
+};
 use crate::protocol::GraphError;
 use crate::quickxor::QuickXorHash;
 use crate::range::ContentRange;
@@ -23,6 +24,8 @@ struct Session {
     received: Vec<u8>,
     expires_at: i64,
     active: bool,
+    /// The driveItem body once this session committed (what its `statusUrl` answers).
+    item: Option<String>,
 }
 
 /// The server: sessions, the committed file, and counters of what it saw.
@@ -32,6 +35,12 @@ pub(super) struct Model {
     sessions: Vec<Session>,
     /// The bytes of the last committed item.
     pub committed: Option<Vec<u8>>,
+    /// Items committed (more than one is a duplicate upload).
+    pub commits: u32,
+    /// Sessions come with a `statusUrl`.
+    pub status_urls: bool,
+    /// `statusUrl` GETs received.
+    pub status_gets: u32,
     /// PUT requests received (including faulted ones).
     pub puts: u32,
     /// GET requests received.
@@ -72,14 +81,18 @@ impl Model {
 
     /// createUploadSession.
     pub(super) fn create(&mut self, now: i64) -> SessionInfo {
-        self.sessions.push(Session { received: Vec::new(), expires_at: now + TTL_MS, active: true });
-        SessionInfo { expires_at_ms: Some(now + TTL_MS), next_expected_ranges: vec!["0-".into()] }
+        self.sessions.push(Session { received: Vec::new(), expires_at: now + TTL_MS, active: true, item: None });
+        SessionInfo {
+            expires_at_ms: Some(now + TTL_MS),
+            next_expected_ranges: vec!["0-".into()],
+            has_status_url: self.status_urls,
+        }
     }
 
     /// `PUT {uploadUrl}` with the bytes of `range`.
     pub(super) fn put(&mut self, range: ContentRange, bytes: &[u8], now: i64) -> HttpAnswer {
         self.puts += 1;
-        let total = self.total;
+        let (total, n) = (self.total, self.sessions.len());
         let s = match self.live(now) {
             Ok(s) => s,
             Err(a) => return a,
@@ -101,11 +114,14 @@ impl Model {
         if s.received.len() as u64 == total {
             s.active = false;
             let hash = QuickXorHash::hash(&s.received);
-            self.committed = Some(s.received.clone());
+            let committed = Some(s.received.clone());
             let body = format!(
                 r#"{{"id":"item-{}","name":"f.bin","size":{total},"file":{{"hashes":{{"quickXorHash":"{hash}"}}}}}}"#,
-                self.sessions.len()
+                n
             );
+            s.item = Some(body.clone());
+            self.committed = committed;
+            self.commits += 1;
             return HttpAnswer { status: 201, body, retry_after_ms: None };
         }
         HttpAnswer { status: 202, body: Self::status_body(s), retry_after_ms: None }
@@ -117,6 +133,15 @@ impl Model {
         match self.live(now) {
             Ok(s) => HttpAnswer { status: 200, body: Self::status_body(s), retry_after_ms: None },
             Err(a) => a,
+        }
+    }
+
+    /// `GET {statusUrl}` of the last session: its driveItem once committed, else 404.
+    pub(super) fn status(&mut self) -> HttpAnswer {
+        self.status_gets += 1;
+        match self.sessions.last().and_then(|s| s.item.clone()) {
+            Some(body) => HttpAnswer { status: 200, body, retry_after_ms: None },
+            None => error(404, "not_committed", "this upload is not committed", None),
         }
     }
 
@@ -138,8 +163,10 @@ pub(super) enum On {
     Any,
     /// The next sleep (only `Abort` and `Pause` make sense).
     Sleep,
-    /// The next session request (`Status` = the endpoint fails with it).
+    /// The next session request (`Status`, `Network` and `Stall` apply).
     Session,
+    /// The next `statusUrl` GET.
+    Committed,
 }
 
 /// A scripted fault, applied to the next matching request (first in, first out).
@@ -194,8 +221,13 @@ pub(super) fn file(len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Runs one upload of `data` against a fresh model with the scripted `faults`.
+/// Runs one upload of `data` against a fresh model (sessions with a `statusUrl`) with the scripted `faults`.
 pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -> Outcome {
+    drive_with(data, retry, faults, true)
+}
+
+/// [`drive`], choosing whether sessions come with a `statusUrl`.
+pub(super) fn drive_with(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>, status_urls: bool) -> Outcome {
     let total = data.len() as u64;
     let config = EngineConfig { total, chunk: ChunkSize::new(CHUNK).unwrap(), retry };
     let mut jitter_state = 0u32;
@@ -204,7 +236,7 @@ pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -
         f64::from(jitter_state) / 4.0
     };
     let mut engine = Engine::new(config, Box::new(jitter)).unwrap();
-    let mut model = Model { total, ..Model::default() };
+    let mut model = Model { total, status_urls, ..Model::default() };
     let mut faults: VecDeque<(On, Fault)> = faults.into();
     let mut take = |kind: On| {
         let i =
@@ -212,21 +244,26 @@ pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -
         faults.remove(i).map(|(_, f)| f)
     };
     let (mut now, mut sleeps, mut session_requests, mut acked) = (T0, Vec::new(), 0, 0);
-    let mut action = engine.start(false, now);
+    let mut action = engine.start(None, now);
     for _ in 0..100_000 {
         assert!(engine.acknowledged() >= acked, "acknowledged went back");
         acked = engine.acknowledged();
         assert!(engine.attempts() <= retry.max_attempts, "attempts {} > {}", engine.attempts(), retry.max_attempts);
-        assert!(engine.bytes_sent(0) >= acked && engine.bytes_sent(u64::MAX) <= total);
+        assert!(engine.in_flight().is_none_or(|(_, end)| end <= total));
         let event = match action {
-            Action::Done(item) => return Outcome { result: Ok(item), model, engine, sleeps, session_requests },
+            Action::Done { item, body } => {
+                assert_eq!(crate::engine::committed_item(&body).as_ref(), Some(&item), "Done carries its body");
+                return Outcome { result: Ok(item), model, engine, sleeps, session_requests };
+            }
             Action::Fail(f) => return Outcome { result: Err(f), model, engine, sleeps, session_requests },
             Action::RequestSession => {
                 session_requests += 1;
                 match take(On::Session) {
-                    Some(Fault::Status(status, _)) => {
-                        Event::SessionFailed { status: Some(status), message: "refused".into() }
+                    Some(Fault::Status(status, retry_after_ms)) => {
+                        Event::SessionFailed { status: Some(status), message: "refused".into(), retry_after_ms }
                     }
+                    Some(Fault::Network) => Event::NetworkError { message: "connection refused".into() },
+                    Some(Fault::Stall) => Event::Stalled,
                     _ => Event::SessionReady(model.create(now)),
                 }
             }
@@ -254,6 +291,11 @@ pub(super) fn drive(data: &[u8], retry: RetryPolicy, faults: Vec<(On, Fault)>) -
             Action::GetStatus => {
                 let fault = take(On::Get);
                 exchange(&mut model, &mut now, fault, false, |m, now| m.get(now), Event::StatusAnswered)
+            }
+            Action::GetCommitted => {
+                assert!(model.status_urls, "GetCommitted for a session without statusUrl");
+                let fault = take(On::Committed);
+                exchange(&mut model, &mut now, fault, false, |m, _| m.status(), Event::CommittedAnswered)
             }
         };
         action = engine.handle(event, now);

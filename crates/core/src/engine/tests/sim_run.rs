@@ -2,7 +2,7 @@
 //! and a property test over random fault sequences.
 
 use super::sim::{drive, file, Fault, On, Outcome, CHUNK, TTL_MS};
-use super::{verify_hash, Failure, FailureCode, RetryPolicy};
+use crate::engine::{verify_hash, Failure, FailureCode, RetryPolicy};
 use crate::quickxor::QuickXorHash;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -200,7 +200,9 @@ fn any_fault() -> impl Strategy<Value = (On, Fault)> {
         60 => (on, fault),
         1 => prop_oneof![Just(Fault::Abort), Just(Fault::Pause)].prop_map(|f| (On::Sleep, f)),
         1 => Just((On::Put, Fault::Abort)),
-        1 => Just((On::Session, Fault::Status(500, None))),
+        1 => prop::sample::select(vec![500u16, 503, 403]).prop_map(|s| (On::Session, Fault::Status(s, None))),
+        1 => prop_oneof![Just(Fault::Network), Just(Fault::Stall), Just(Fault::Status(503, Some(100)))]
+            .prop_map(|f| (On::Committed, f)),
     ]
 }
 
@@ -256,17 +258,26 @@ fn recoverable_fault() -> impl Strategy<Value = (On, Fault)> {
         prop::sample::select(vec![0, 1000, TTL_MS + 1]).prop_map(Fault::Clock),
         Just(Fault::Pause),
     ];
-    (on, fault)
+    let session = prop_oneof![Just(Fault::Network), Just(Fault::Stall), Just(Fault::Status(503, Some(1000)))];
+    let committed = prop_oneof![Just(Fault::Network), Just(Fault::Stall), Just(Fault::Status(500, None))];
+    prop_oneof![
+        8 => (on, fault),
+        1 => session.prop_map(|f| (On::Session, f)),
+        1 => committed.prop_map(|f| (On::Committed, f)),
+    ]
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn recoverable_faults_always_complete(faults in prop::collection::vec(recoverable_fault(), 0..12)) {
+    fn recoverable_faults_always_complete(skip in 0usize..4, faults in prop::collection::vec(recoverable_fault(), 0..12)) {
+        // `skip` clean PUTs first, so the faults also reach the last fragment.
+        let faults = with(pass(skip), &faults);
         let retry = RetryPolicy { max_attempts: 100, max_session_restarts: 12, ..RetryPolicy::default() };
         let data = &data()[..CHUNK as usize * 3 + 11];
         let o = drive(data, retry, faults.clone());
         prop_assert!(o.result.is_ok(), "{:?} for {:?}", o.result, faults);
         prop_assert_eq!(o.model.committed.as_deref(), Some(data));
+        prop_assert_eq!(o.model.commits, 1, "committed more than once for {:?}", faults);
     }
 }

@@ -1,8 +1,8 @@
 //! Table-driven tests of the engine: one row per line of the retry table (event ->
 //! expected action), with a fixed jitter of 0.5 so backoff values are exact.
 
-use super::*;
 use crate::chunk::ChunkSize;
+use crate::engine::*;
 
 /// 1,000,000 bytes in 320 KiB chunks: 0..327680, ..655360, ..983040, ..1000000.
 const TOTAL: u64 = 1_000_000;
@@ -57,7 +57,11 @@ fn net() -> Event {
     Event::NetworkError { message: "connection reset".into() }
 }
 fn ready(expires: Option<i64>) -> Event {
-    Event::SessionReady(SessionInfo { expires_at_ms: expires, next_expected_ranges: vec!["0-".into()] })
+    Event::SessionReady(SessionInfo {
+        expires_at_ms: expires,
+        next_expected_ranges: vec!["0-".into()],
+        has_status_url: false,
+    })
 }
 fn fail(code: FailureCode) -> Failure {
     Failure { code, status: None, message: String::new() }
@@ -67,7 +71,7 @@ fn fail(code: FailureCode) -> Failure {
 /// and returns the last action with its failure message blanked for comparison.
 fn run(retry: RetryPolicy, events: Vec<Event>) -> (Engine, Action) {
     let mut e = engine(retry);
-    assert_eq!(e.start(false, NOW), Action::RequestSession);
+    assert_eq!(e.start(None, NOW), Action::RequestSession);
     let mut last = e.handle(ready(None), NOW);
     assert_eq!(last, put(0, C));
     for ev in events {
@@ -80,7 +84,8 @@ fn run(retry: RetryPolicy, events: Vec<Event>) -> (Engine, Action) {
 }
 
 fn item() -> Action {
-    Action::Done(super::CommittedItem { id: "item1".into(), size: 1_000_000, quick_xor_hash: Some("x".into()) })
+    let item = CommittedItem { id: "item1".into(), size: 1_000_000, quick_xor_hash: Some("x".into()) };
+    Action::Done { item, body: ITEM.into() }
 }
 
 #[test]
@@ -152,8 +157,9 @@ fn retry_table_rows() {
         let events = if name == "session failure" { vec![] } else { events };
         let got = if name == "session failure" {
             let mut e = engine(policy());
-            e.start(false, NOW);
-            let mut a = e.handle(Event::SessionFailed { status: Some(403), message: "no".into() }, NOW);
+            e.start(None, NOW);
+            let mut a =
+                e.handle(Event::SessionFailed { status: Some(403), message: "no".into(), retry_after_ms: None }, NOW);
             if let Action::Fail(f) = &mut a {
                 assert_eq!(f.status, Some(403));
                 f.message.clear();
@@ -172,7 +178,7 @@ fn client_errors_retry_exactly_n_times() {
     for n in [0u32, 1, 5] {
         let retry = RetryPolicy { client_error_retries: n, ..policy() };
         let mut e = engine(retry);
-        e.start(false, NOW);
+        e.start(None, NOW);
         let mut a = e.handle(ready(None), NOW);
         let mut puts = 1;
         while let Action::Put { .. } = a {
@@ -208,8 +214,6 @@ fn progress_is_not_an_attempt() {
     assert_eq!(e.attempts(), 1);
     assert_eq!(e.in_flight(), Some((3 * C, TOTAL)));
     assert_eq!(e.acknowledged(), 3 * C);
-    assert_eq!(e.bytes_sent(10), 3 * C + 10);
-    assert_eq!(e.bytes_sent(u64::MAX), TOTAL);
 }
 
 #[test]
@@ -224,7 +228,6 @@ fn acknowledged_is_a_high_water_mark() {
     let (e, last) = run(policy(), vec![p202("655360-"), p202("327680-")]);
     assert_eq!(last, put(C, 2 * C));
     assert_eq!((e.acknowledged(), e.position()), (2 * C, C));
-    assert_eq!(e.bytes_sent(5), 2 * C);
     let (e, _) = run(policy(), vec![p202("655360-"), p(404, ""), ready(None)]);
     assert_eq!((e.acknowledged(), e.position(), e.session_restarts()), (2 * C, 0, 1));
     let (e, _) = run(policy(), vec![p(201, ITEM)]);
@@ -234,7 +237,7 @@ fn acknowledged_is_a_high_water_mark() {
 #[test]
 fn expiry_before_a_request_asks_a_new_session() {
     let mut e = engine(policy());
-    e.start(false, NOW);
+    e.start(None, NOW);
     assert_eq!(e.handle(ready(Some(NOW + 1000)), NOW), put(0, C));
     let body = r#"{"expirationDateTime":"2023-11-14T22:13:21.000Z","nextExpectedRanges":["327680-"]}"#;
     // The 202 refreshes the expiry to NOW + 1000 ms (2023-11-14T22:13:21Z); the next PUT is due after it.
@@ -243,7 +246,7 @@ fn expiry_before_a_request_asks_a_new_session() {
     assert_eq!((e.session_restarts(), e.has_session()), (1, false));
     // Restarts used up on an expired session: `expired`.
     let mut e = engine(RetryPolicy { max_session_restarts: 0, ..policy() });
-    e.start(false, NOW);
+    e.start(None, NOW);
     e.handle(ready(Some(NOW + 10)), NOW);
     let Action::Fail(f) = e.handle(p(404, ""), NOW + 20) else { panic!() };
     assert_eq!((f.code, f.status), (FailureCode::Expired, Some(404)));
@@ -258,29 +261,30 @@ fn expiry_before_a_request_asks_a_new_session() {
 #[test]
 fn resuming_a_stored_session() {
     let mut e = engine(policy());
-    assert_eq!(e.start(true, NOW), Action::GetStatus);
+    assert_eq!(e.start(Some(SessionInfo::default()), NOW), Action::GetStatus);
     assert!(e.has_session());
     assert_eq!(e.handle(s(404, ""), NOW), Action::RequestSession);
     assert_eq!(e.session_restarts(), 0);
     assert_eq!(e.handle(ready(None), NOW), put(0, C));
     let mut e = engine(policy());
-    e.start(true, NOW);
+    e.start(Some(SessionInfo::default()), NOW);
     assert_eq!(e.handle(s200("655360-"), NOW), put(2 * C, 3 * C));
     // A stored session known to be expired is not probed.
     let mut e = engine(policy());
-    let stored = SessionInfo { expires_at_ms: Some(NOW - 1), next_expected_ranges: vec![] };
-    assert_eq!(e.start_resumed(stored, NOW), Action::RequestSession);
+    let stored = SessionInfo { expires_at_ms: Some(NOW - 1), ..SessionInfo::default() };
+    assert_eq!(e.start(Some(stored), NOW), Action::RequestSession);
+    assert_eq!(e.session_restarts(), 0);
     // Resumed sessions with bounded or empty ranges.
     let mut e = engine(policy());
-    e.start(false, NOW);
-    let info = SessionInfo { expires_at_ms: None, next_expected_ranges: vec!["655360-700000".into()] };
+    e.start(None, NOW);
+    let info = SessionInfo { next_expected_ranges: vec!["655360-700000".into()], ..SessionInfo::default() };
     assert_eq!(e.handle(Event::SessionReady(info), NOW), put(2 * C, 700_001));
     let mut e = engine(policy());
-    e.start(false, NOW);
+    e.start(None, NOW);
     assert_eq!(e.handle(Event::SessionReady(SessionInfo::default()), NOW), put(0, C));
     let mut e = engine(policy());
-    e.start(false, NOW);
-    let bad = SessionInfo { expires_at_ms: None, next_expected_ranges: vec!["x".into()] };
+    e.start(None, NOW);
+    let bad = SessionInfo { next_expected_ranges: vec!["x".into()], ..SessionInfo::default() };
     assert_eq!(e.handle(Event::SessionReady(bad), NOW), Action::GetStatus);
 }
 
@@ -289,14 +293,14 @@ fn abort_without_session_and_stray_events() {
     let mut e = engine(policy());
     assert!(matches!(e.handle(Event::TimerFired, NOW), Action::Fail(Failure { code: FailureCode::Protocol, .. })));
     let mut e = engine(policy());
-    e.start(false, NOW);
+    e.start(None, NOW);
     let a = e.handle(Event::Abort, NOW);
     assert!(matches!(a, Action::Fail(Failure { code: FailureCode::Aborted, .. })));
     assert_eq!(e.handle(Event::Resume, NOW), a, "terminal action repeats");
     assert!(e.is_finished());
     let mut e = engine(policy());
-    e.start(false, NOW);
-    assert!(matches!(e.start(false, NOW), Action::Fail(Failure { code: FailureCode::Protocol, .. })));
+    e.start(None, NOW);
+    assert!(matches!(e.start(None, NOW), Action::Fail(Failure { code: FailureCode::Protocol, .. })));
     assert!(
         Engine::new(EngineConfig { total: 0, chunk: ChunkSize::default(), retry: policy() }, Box::new(|| 0.0)).is_err()
     );
