@@ -30,6 +30,27 @@ pub struct EmulatorConfig {
     pub access_token_ttl: Duration,
     /// Registered OAuth clients. Defaults to the dev client only.
     pub clients: Vec<ClientRegistration>,
+    /// Serve HTTPS instead of plain HTTP, with this certificate. `None`: plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// Base of the upload, download and sharing URLs the emulator hands out
+    /// (`https://127.0.0.2:8001`), without a trailing slash. `None`: the content listener's
+    /// address when there is one (see [`crate::spawn_with`]), else the `Host` the request came to.
+    pub public_url: Option<String>,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// A development CA generated into `{data_dir}/tls/ca.pem` on first start (and reused),
+    /// and a server certificate it signs at every start for loopback and the hosts in use.
+    Generated,
+    /// A PEM certificate chain and a PEM private key.
+    Files {
+        /// The certificate chain, server certificate first.
+        cert: PathBuf,
+        /// The private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
 }
 
 impl Default for EmulatorConfig {
@@ -44,6 +65,8 @@ impl Default for EmulatorConfig {
             graph_latency: Duration::ZERO,
             access_token_ttl: Duration::from_secs(3600),
             clients: vec![ClientRegistration::dev()],
+            tls: None,
+            public_url: None,
         }
     }
 }

@@ -19,7 +19,7 @@ pub async fn dispatch(
 ) -> Result<Response, EmulatorError> {
     let rest = uri.path().strip_prefix("/v1.0/").unwrap_or_default();
     let path = graph_path::parse(rest)?;
-    let base = base_url(&headers);
+    let base = base_url(&state, &headers);
     let query = uri.query().unwrap_or_default();
     match (path.action.as_deref(), &method) {
         (None, &Method::GET) => items::get_item(&state, &base, &path).await,

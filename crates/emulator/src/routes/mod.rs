@@ -27,6 +27,20 @@ use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 /// Largest JSON body a Graph or control route reads.
 const MAX_JSON_BODY: usize = 1 << 20;
 
+/// The router of the content host (the second listener of [`crate::spawn_with`]): upload,
+/// download and sharing URLs only, as OneDrive serves them apart from Graph.
+pub fn content_router(state: AppState) -> Router {
+    pre_authenticated().fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
+}
+
+fn pre_authenticated() -> Router<AppState> {
+    Router::new()
+        .route("/upload/{id}", any(upload::handle))
+        .route("/download/{token}", get(download::by_token))
+        .route("/share/{token}", get(download::shared))
+        .layer(cors_any_origin())
+}
+
 /// Builds the router over `state`.
 pub fn router(state: AppState) -> Router {
     let graph = Router::new()
@@ -34,15 +48,10 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .route_layer(middleware::from_fn_with_state(state.clone(), graph_latency))
         .layer(cors_any_origin());
-    let pre_authenticated = Router::new()
-        .route("/upload/{id}", any(upload::handle))
-        .route("/download/{token}", get(download::by_token))
-        .route("/share/{token}", get(download::shared))
-        .layer(cors_any_origin());
     let identity = Router::new()
         .route("/{tenant}/oauth2/v2.0/authorize", get(auth::authorize))
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token));
-    let mut router = Router::new().merge(graph).merge(pre_authenticated).merge(identity);
+    let mut router = Router::new().merge(graph).merge(pre_authenticated()).merge(identity);
     if state.config().fault_injection {
         // Its own 405 fallback before the CORS layer, so that a preflight (OPTIONS) is answered
         // by the layer instead of the outer router's 405.
@@ -70,13 +79,18 @@ pub fn cors_any_origin() -> CorsLayer {
         .max_age(std::time::Duration::from_secs(3600))
 }
 
-/// `http://{Host}`: the base of the URLs the emulator hands out, as the client reached it.
-pub fn base_url(headers: &HeaderMap) -> String {
+/// The base of the upload, download and sharing URLs the emulator hands out: the configured
+/// public URL, else `http://{Host}` (`https://` with TLS) as the client reached it.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(public) = &state.config().public_url {
+        return public.clone();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']));
-    format!("http://{}", host.unwrap_or("127.0.0.1"))
+    let scheme = if state.config().tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{}", host.unwrap_or("127.0.0.1"))
 }
 
 /// Reads a small JSON body; malformed or oversized bodies are Graph-shaped 400/413.

@@ -291,7 +291,7 @@ async fn commit_and_answer(
     let corrupt =
         state.config().fault_injection && state.faults().take(&session.info.requested_name, "PUT", true).is_some();
     let placed = commit_session(state, session, corrupt).await?;
-    let v = render::drive_item_async(state, &base_url(headers), placed.item).await?;
+    let v = render::drive_item_async(state, &base_url(state, headers), placed.item).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
