@@ -1,6 +1,7 @@
 //! Item routes: get by id or path, list children, create folders, move/rename, delete,
 //! download redirect and sharing links.
 
+use super::conditions::Preconditions;
 use super::graph_path::{split_path, Base, GraphPath};
 use super::{read_json, render};
 use crate::error::EmulatorError;
@@ -128,8 +129,15 @@ pub async fn create_folder(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-/// `PATCH` an item: `{"name"}` and/or `{"parentReference":{"id"|"path"}}` (200; 409 on a clash).
-pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
+/// `PATCH` an item: `{"name"}` and/or `{"parentReference":{"id"|"path"}}` (200; 409 on a clash;
+/// 412 when `If-Match`/`If-None-Match` fail).
+pub async fn patch_item(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    conditions: Preconditions,
+    body: Body,
+) -> Result<Response, EmulatorError> {
     let body: Value =
         read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
     if !body.is_object() {
@@ -146,6 +154,7 @@ pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Bo
     let parent_ref = body.get("parentReference").cloned();
     let base = base.to_owned();
     let v = with_item(state, path, move |c, st, item| {
+        conditions.check(Some(&item))?;
         let Some(old_parent) = item.parent_id.clone() else {
             return Err(EmulatorError::graph(
                 StatusCode::FORBIDDEN,
@@ -193,9 +202,14 @@ fn target_parent(c: &Connection, st: &AppState, r: &Value) -> Result<String, Emu
     Ok(folder.id)
 }
 
-/// `DELETE` an item (and everything below it): 204.
-pub async fn delete_item(state: &AppState, path: &GraphPath) -> Result<Response, EmulatorError> {
-    let blobs = with_item(state, path, |c, _, item| {
+/// `DELETE` an item (and everything below it): 204 (412 when `If-Match`/`If-None-Match` fail).
+pub async fn delete_item(
+    state: &AppState,
+    path: &GraphPath,
+    conditions: Preconditions,
+) -> Result<Response, EmulatorError> {
+    let blobs = with_item(state, path, move |c, _, item| {
+        conditions.check(Some(&item))?;
         if item.parent_id.is_none() {
             return Err(EmulatorError::graph(StatusCode::FORBIDDEN, "accessDenied", "The root cannot be deleted."));
         }

@@ -3,6 +3,7 @@
 //! fault-injection control API. Every error is Graph- or OAuth-shaped.
 
 pub mod auth;
+pub mod conditions;
 pub mod control;
 pub mod download;
 pub mod drive;

@@ -51,8 +51,8 @@ pub fn drive_item(conn: &Connection, state: &AppState, base: &str, item: &ItemRo
     let mut rendered = DriveItem {
         id: Some(item.id.clone()),
         name: item.name.clone(),
-        e_tag: Some(format!("\"{{{}}},{}\"", item.id, item.version)),
-        c_tag: Some(format!("\"c:{{{}}},{}\"", item.id, item.version)),
+        e_tag: Some(super::conditions::etag(item)),
+        c_tag: Some(super::conditions::ctag(item)),
         created_date_time: Some(format_millis(item.created_ms)),
         last_modified_date_time: Some(format_millis(item.modified_ms)),
         parent_reference: Some(parent),

@@ -1,6 +1,7 @@
 //! Creating upload sessions (`createUploadSession` by parent id, root path or app-folder
 //! path) and the simple upload `PUT .../{path}:/content` (streamed to disk like fragments).
 
+use super::conditions::Preconditions;
 use super::graph_path::{Base, GraphPath};
 use super::{read_json, render};
 use crate::error::EmulatorError;
@@ -78,11 +79,13 @@ fn check_conflict(
     }
 }
 
-/// `POST .../createUploadSession`: 200 `{"uploadUrl","expirationDateTime","nextExpectedRanges":["0-"]}`.
+/// `POST .../createUploadSession`: 200 `{"uploadUrl","expirationDateTime","nextExpectedRanges":["0-"]}`;
+/// `If-Match`/`If-None-Match` are checked against the file the session would replace (412).
 pub async fn create_session(
     state: &AppState,
     base: &str,
     path: &GraphPath,
+    conditions: Preconditions,
     body: Body,
 ) -> Result<Response, EmulatorError> {
     let request: CreateUploadSessionRequest = read_json(body).await?.unwrap_or_default();
@@ -108,6 +111,9 @@ pub async fn create_session(
         .call(move |c| {
             let tx = Atomic::begin(c)?;
             let (parent, parent_path, name, forced) = target(&tx, &st, &path)?;
+            if !conditions.is_empty() {
+                conditions.check(items::child(&tx, &parent.id, &name)?.as_ref())?;
+            }
             let conflict = forced.or(item.conflict_behavior).unwrap_or(default);
             check_conflict(&tx, &parent.id, &name, conflict)?;
             let info = SessionInfo {
