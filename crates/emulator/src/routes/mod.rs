@@ -10,7 +10,9 @@ pub mod drive;
 pub mod graph_path;
 pub mod items;
 pub mod render;
+pub mod request_id;
 pub mod sessions;
+pub mod source_commit;
 pub mod upload;
 
 use crate::error::EmulatorError;
@@ -18,7 +20,7 @@ use crate::state::AppState;
 use crate::util::{digest, now_ms};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get, post};
@@ -59,7 +61,11 @@ pub fn router(state: AppState) -> Router {
         router =
             router.merge(control::router().method_not_allowed_fallback(method_not_allowed).layer(cors_any_origin()));
     }
-    router.fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
+    router
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_id::layer))
+        .with_state(state)
 }
 
 /// CORS for browsers on any origin: any method used here, any request header (so that a
@@ -75,7 +81,8 @@ pub fn cors_any_origin() -> CorsLayer {
             header::CONTENT_LENGTH,
             header::ACCEPT_RANGES,
             header::LOCATION,
-            HeaderName::from_static("request-id"),
+            request_id::REQUEST_ID,
+            request_id::CLIENT_REQUEST_ID,
         ])
         .max_age(std::time::Duration::from_secs(3600))
 }

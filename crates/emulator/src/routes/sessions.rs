@@ -30,7 +30,7 @@ pub const MAX_SIMPLE_UPLOAD: u64 = 250 << 20;
 /// The folder a file path targets, that folder's drive path, and the file name. The
 /// folders on the way are created; a path that names an existing file by id means "new
 /// content for that file". The path is gathered on the way down (no walk back up).
-fn target(
+pub fn upload_target(
     conn: &Connection,
     state: &AppState,
     path: &GraphPath,
@@ -110,7 +110,7 @@ pub async fn create_session(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let (parent, parent_path, name, forced) = target(&tx, &st, &path)?;
+            let (parent, parent_path, name, forced) = upload_target(&tx, &st, &path)?;
             if !conditions.is_empty() {
                 conditions.check(items::child(&tx, &parent.id, &name)?.as_ref())?;
             }
@@ -192,7 +192,7 @@ pub async fn simple_upload(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let (parent, _, name, forced) = target(&tx, &st, &p)?;
+            let (parent, _, name, forced) = upload_target(&tx, &st, &p)?;
             let conflict = forced.or(requested).unwrap_or(ConflictBehavior::Replace);
             check_conflict(&tx, &parent.id, &name, conflict)?;
             tx.commit()?;
