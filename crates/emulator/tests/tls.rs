@@ -68,6 +68,7 @@ async fn https_with_generated_ca_and_content_on_its_own_host() {
     let data = pattern(100_000, 7);
     let r = put(&http, &url, &data, 0, data.len() as u64).await;
     assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["request-id"].len(), 36, "request-id on the content host too");
     let item: Value = r.json().await.unwrap();
     let download = item["@microsoft.graph.downloadUrl"].as_str().unwrap();
     assert!(download.starts_with(&format!("{}/download/", emu.content_url)), "{download}");

@@ -33,7 +33,11 @@ const MAX_JSON_BODY: usize = 1 << 20;
 /// The router of the content host (the second listener of [`crate::spawn_with`]): upload,
 /// download and sharing URLs only, as OneDrive serves them apart from Graph.
 pub fn content_router(state: AppState) -> Router {
-    pre_authenticated().fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
+    pre_authenticated()
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_id::layer))
+        .with_state(state)
 }
 
 fn pre_authenticated() -> Router<AppState> {
