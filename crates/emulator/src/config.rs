@@ -16,8 +16,9 @@ pub struct EmulatorConfig {
     pub app_name: String,
     /// Sliding lifetime of an upload session: set at creation, renewed by every accepted fragment.
     pub session_ttl: Duration,
-    /// Refuse (400) a non-final fragment whose length is not a multiple of 327,680 bytes,
-    /// as Microsoft documents. Off by default: the servers accept such fragments.
+    /// Refuse (400) a non-final fragment whose length is not a multiple of 327,680 bytes, and
+    /// (413) a fragment of exactly 60 MiB, as Microsoft documents. Off by default: the servers
+    /// accept the former, Microsoft's SDKs send the latter.
     pub strict_fragment_alignment: bool,
     /// Use `fail` when a createUploadSession names no conflict behaviour, as Microsoft's docs
     /// say. Off by default: the servers replace the existing file.

@@ -22,7 +22,8 @@ struct Cli {
     /// Sliding upload-session lifetime in seconds (renewed by every accepted fragment).
     #[arg(long, default_value_t = 900)]
     session_ttl_secs: u64,
-    /// Refuse non-final fragments that are not multiples of 327,680 bytes (as documented).
+    /// Refuse non-final fragments that are not multiples of 327,680 bytes, and fragments of
+    /// exactly 60 MiB ("less than 60 MiB"), as documented.
     #[arg(long)]
     strict_fragments: bool,
     /// Default to conflictBehavior `fail` as Microsoft documents (servers replace).
