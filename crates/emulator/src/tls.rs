@@ -4,6 +4,7 @@
 
 use crate::config::TlsSource;
 use crate::error::EmulatorError;
+use crate::store::blobs::{create_private_dir, open_private};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -42,24 +43,21 @@ fn ca_params() -> CertificateParams {
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    std::io::Write::write_all(&mut options.open(path)?, contents.as_bytes())
+    std::io::Write::write_all(&mut open_private(path, true, true)?, contents.as_bytes())
 }
 
 /// Loads the CA from `data_dir/tls`, creating it on first use: (CA certificate PEM, issuer).
 fn load_or_create_ca(data_dir: &Path) -> Result<(String, Issuer<'static, KeyPair>), EmulatorError> {
     let dir = data_dir.join(TLS_DIR);
-    std::fs::create_dir_all(&dir)?;
+    create_private_dir(&dir)?;
     let (cert_path, key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
     if !cert_path.exists() || !key_path.exists() {
         let key = KeyPair::generate().map_err(|e| tls_error("cannot generate the CA key", e))?;
         let cert = ca_params().self_signed(&key).map_err(|e| tls_error("cannot sign the CA certificate", e))?;
         let _ = std::fs::remove_file(&key_path);
+        let _ = std::fs::remove_file(&cert_path);
         write_private(&key_path, &key.serialize_pem())?;
-        std::fs::write(&cert_path, cert.pem())?;
+        write_private(&cert_path, &cert.pem())?;
         tracing::info!(ca = %cert_path.display(), "generated a development CA");
     }
     let key =
@@ -139,11 +137,9 @@ mod tests {
         assert_eq!(std::fs::read(ca_cert_path(dir.path())).unwrap(), ca);
         assert_eq!(first[1], second[1], "the same CA is sent at every start");
         assert_ne!(first[0], second[0], "a fresh server certificate at every start");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(TLS_DIR).join(CA_KEY_FILE)).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir.path().join(TLS_DIR).join(CA_KEY_FILE)), 0o600);
+        assert_eq!(mode(&dir.path().join(TLS_DIR)), 0o700);
     }
 }
