@@ -15,7 +15,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::names::{validate_item_id, validate_name};
-use onedrive_upload_core::protocol::Collection;
+use onedrive_upload_core::protocol::{Collection, DriveItem};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -52,22 +52,43 @@ async fn with_item<T: Send + 'static>(
         .await
 }
 
-/// `GET` an item.
-pub async fn get_item(state: &AppState, base: &str, path: &GraphPath) -> Result<Response, EmulatorError> {
-    let base = base.to_owned();
-    let v = with_item(state, path, move |c, st, item| render::drive_item(c, st, &base, &item)).await?;
-    Ok(Json(v).into_response())
+fn selected(item: DriveItem, select: Option<&[String]>) -> Value {
+    let mut value = serde_json::to_value(item).unwrap_or_default();
+    if let Some(select) = select {
+        render::apply_select(&mut value, select);
+    }
+    value
 }
 
-/// `GET .../children`.
-pub async fn list_children(state: &AppState, base: &str, path: &GraphPath) -> Result<Response, EmulatorError> {
+/// `GET` an item (`$select` honoured).
+pub async fn get_item(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    select: Option<Vec<String>>,
+) -> Result<Response, EmulatorError> {
+    let base = base.to_owned();
+    let v = with_item(state, path, move |c, st, item| render::drive_item(c, st, &base, &item)).await?;
+    Ok(Json(selected(v, select.as_deref())).into_response())
+}
+
+/// `GET .../children` (`$select` honoured on each child).
+pub async fn list_children(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    select: Option<Vec<String>>,
+) -> Result<Response, EmulatorError> {
     let base = base.to_owned();
     let v = with_item(state, path, move |c, st, item| {
         if !item.is_folder {
             return Err(EmulatorError::invalid_request("The item is not a folder."));
         }
         let children = items::children(c, &item.id)?;
-        let value = children.iter().map(|i| render::drive_item(c, st, &base, i)).collect::<Result<Vec<_>, _>>()?;
+        let value = children
+            .iter()
+            .map(|i| Ok(selected(render::drive_item(c, st, &base, i)?, select.as_deref())))
+            .collect::<Result<Vec<_>, EmulatorError>>()?;
         Ok(Collection { value })
     })
     .await?;

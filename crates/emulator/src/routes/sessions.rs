@@ -6,7 +6,7 @@ use super::graph_path::{Base, GraphPath};
 use super::{read_json, render};
 use crate::error::EmulatorError;
 use crate::state::AppState;
-use crate::store::items::{self, ItemRow};
+use crate::store::items::{self, FileSystemTimes, ItemRow};
 use crate::store::sessions::{self, SessionInfo, SessionProgress, SessionState};
 use crate::store::Atomic;
 use crate::upload::commit::{conflict_from_str, conflict_str, place_file};
@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::protocol::{ConflictBehavior, CreateUploadSessionRequest, UploadSession};
-use onedrive_upload_core::time::format_millis;
+use onedrive_upload_core::time::{format_millis, parse_millis};
 use onedrive_upload_core::QuickXorHash;
 use rusqlite::Connection;
 
@@ -88,7 +88,16 @@ pub async fn create_session(
     conditions: Preconditions,
     body: Body,
 ) -> Result<Response, EmulatorError> {
-    let request: CreateUploadSessionRequest = read_json(body).await?.unwrap_or_default();
+    let body: serde_json::Value = read_json(body).await?.unwrap_or_default();
+    let fs = file_system_info(body.pointer("/item/fileSystemInfo"))?;
+    let request: CreateUploadSessionRequest = if body.is_null() {
+        CreateUploadSessionRequest::default()
+    } else {
+        serde_json::from_value(body).map_err(|e| {
+            EmulatorError::invalid_request(format!("Unable to read JSON request payload: {e}"))
+                .with_inner("invalidJson")
+        })?
+    };
     let item = request.item.unwrap_or_default();
     if let Some(size) = item.file_size {
         if size > QUOTA_BYTES {
@@ -124,6 +133,7 @@ pub async fn create_session(
                 conflict: conflict_str(conflict).to_owned(),
                 defer_commit: request.defer_commit,
                 created_ms: now,
+                fs,
             };
             let progress = SessionProgress {
                 total: item.file_size.filter(|&s| s > 0),
@@ -147,6 +157,25 @@ pub async fn create_session(
         next_expected_ranges: vec!["0-".to_owned()],
     })
     .into_response())
+}
+
+/// `item.fileSystemInfo` of a createUploadSession body: the file's own times, ISO 8601.
+fn file_system_info(value: Option<&serde_json::Value>) -> Result<FileSystemTimes, EmulatorError> {
+    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(FileSystemTimes::default()) };
+    let time = |key: &str| match value.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => parse_millis(s).map(Some).map_err(|_| {
+            EmulatorError::invalid_request(format!(
+                "fileSystemInfo.{key} is not a date-time: {}",
+                s.chars().take(40).collect::<String>()
+            ))
+        }),
+        Some(_) => Err(EmulatorError::invalid_request(format!("fileSystemInfo.{key} must be a string."))),
+    };
+    if !value.is_object() {
+        return Err(EmulatorError::invalid_request("fileSystemInfo must be an object."));
+    }
+    Ok(FileSystemTimes { created_ms: time("createdDateTime")?, modified_ms: time("lastModifiedDateTime")? })
 }
 
 fn query_conflict(query: &str) -> Result<Option<ConflictBehavior>, EmulatorError> {
@@ -229,7 +258,8 @@ pub async fn simple_upload(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let placed = place_file(&tx, &parent.id, &name, conflict, size, &hash.finalize(), &b, now_ms())?;
+            let placed =
+                place_file(&tx, &parent.id, &name, conflict, size, &hash.finalize(), &b, now_ms(), Default::default())?;
             tx.commit()?;
             Ok(placed)
         })

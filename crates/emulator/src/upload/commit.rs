@@ -4,7 +4,7 @@
 
 use crate::error::EmulatorError;
 use crate::state::AppState;
-use crate::store::items::{self, ItemRow};
+use crate::store::items::{self, FileSystemTimes, ItemRow};
 use crate::store::sessions::{self, SessionState};
 use crate::store::Atomic;
 use crate::upload::live::LiveSession;
@@ -53,6 +53,7 @@ pub fn place_file(
     hash: &str,
     blob: &str,
     now: i64,
+    fs: FileSystemTimes,
 ) -> Result<Placement, EmulatorError> {
     let folder = items::get(conn, parent)?.ok_or_else(EmulatorError::item_not_found)?;
     if !folder.is_folder {
@@ -63,7 +64,7 @@ pub fn place_file(
         (None, _) => name.to_owned(),
         (Some(_), ConflictBehavior::Fail) => return Err(EmulatorError::name_exists()),
         (Some(old), ConflictBehavior::Replace) if !old.is_folder => {
-            items::replace_content(conn, &old.id, size, hash, blob, now)?;
+            items::replace_content(conn, &old.id, size, hash, blob, now, fs)?;
             let item = items::get(conn, &old.id)?.ok_or_else(EmulatorError::item_not_found)?;
             return Ok(Placement { item, replaced_blob: old.blob, created: false });
         }
@@ -81,6 +82,7 @@ pub fn place_file(
         created_ms: now,
         modified_ms: now,
         version: 1,
+        fs,
     };
     items::insert(conn, &item)?;
     Ok(Placement { item, replaced_blob: None, created: true })
@@ -165,7 +167,8 @@ async fn commit_inner(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let placed = place_file(&tx, &target.parent_id, &target.name, target.conflict, total, &hash, &b, now_ms())?;
+            let placed =
+                place_file(&tx, &target.parent_id, &target.name, target.conflict, total, &hash, &b, now_ms(), info.fs)?;
             progress.state = SessionState::Completed;
             progress.accepted = total;
             progress.item_id = Some(placed.item.id.clone());
