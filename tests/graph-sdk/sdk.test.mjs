@@ -119,6 +119,9 @@ test("OneDriveLargeFileUploadTask: 7 MiB with its own session URL and rename", a
   }
   const item = await client.api("/me/drive/root:/sdk/one%20drive/od%20%231.bin").get();
   assert.equal(item.size, data.length);
+  assert.equal(item.parentReference.path, "/drive/root:/sdk/one%20drive");
+  const selected = await client.api(`/me/drive/items/${item.id}`).select(["id", "name"]).get();
+  assert.deepEqual(Object.keys(selected).sort(), ["id", "name"]);
 });
 
 test("resume after an injected fault: the connection drops mid-fragment, resume() continues", async () => {

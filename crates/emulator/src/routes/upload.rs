@@ -137,7 +137,9 @@ fn status_fault(status: u16, retry_after: Option<String>, body: Option<serde_jso
         s if s < 500 => ("invalidRequest", "The request is malformed or incorrect."),
         _ => ("generalException", "An unspecified error has occurred."),
     };
-    match EmulatorError::graph(status, code, message) {
+    let error = EmulatorError::graph(status, code, message);
+    let error = if status == StatusCode::NOT_FOUND { error.with_inner("uploadSessionNotFound") } else { error };
+    match error {
         EmulatorError::Graph(mut g) => {
             g.retry_after = retry_after;
             g.body = body;
