@@ -51,10 +51,11 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Locked npm packages: tools/ (binaryen's wasm-opt for wasm-pack; Debian 12's wasm-opt 108
-# mis-optimises wasm-bindgen 0.2.130 output), the browser end-to-end tests, and the Uppy plugin's
-# packages (@uppy/core, @uppy/dashboard and esbuild, bundled into www/vendor/ for www/uppy.html).
+# mis-optimises wasm-bindgen 0.2.130 output), the browser end-to-end tests, the Uppy plugin's
+# packages (@uppy/core, @uppy/dashboard and esbuild, bundled into www/vendor/ for www/uppy.html)
+# and the Graph SDK tests of the emulator.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-for dir in tools tests/e2e packages/uppy-onedrive; do
+for dir in tools tests/e2e packages/uppy-onedrive tests/graph-sdk; do
   [ -f "$dir/package-lock.json" ] || continue
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     log "installing npm packages for $dir"

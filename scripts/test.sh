@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test suite of onedrive-upload on this machine, installing what is missing first:
 # native tests, clippy (native and wasm32), browser tests (wasm-pack test in headless Chromium and
-# headless Firefox, each against a live server + embedded emulator), the end-to-end page tests (the
-# same scenarios in Chromium and Firefox) and the npm/Vite consumer. Prints each step's duration.
+# headless Firefox, each against a live server + embedded emulator), Microsoft's Graph JS SDK
+# against the emulator over https, the end-to-end page tests (the same scenarios in Chromium and
+# Firefox) and the npm/Vite consumer. Prints each step's duration.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,10 @@ SERVER_BIN="$ROOT/target/debug/onedrive-upload-server"
 
 step "the README's backend guide (its Python snippets run against the server; python3 stdlib)"
 ODU_SERVER_BIN="$SERVER_BIN" python3 -m unittest discover -s tests/guides -v
+
+step "Microsoft's Graph JS SDK against the emulator over https (tests/graph-sdk)"
+cargo build -p onedrive-emulator
+(cd tests/graph-sdk && ODU_EMULATOR_BIN="$ROOT/target/debug/onedrive-emulator" node run.mjs)
 
 WORK=$(mktemp -d /tmp/odu-test.XXXXXX)
 SERVER_PID=""

@@ -16,8 +16,9 @@ pub struct EmulatorConfig {
     pub app_name: String,
     /// Sliding lifetime of an upload session: set at creation, renewed by every accepted fragment.
     pub session_ttl: Duration,
-    /// Refuse (400) a non-final fragment whose length is not a multiple of 327,680 bytes,
-    /// as Microsoft documents. Off by default: the servers accept such fragments.
+    /// Refuse (400) a non-final fragment whose length is not a multiple of 327,680 bytes, and
+    /// (413) a fragment of exactly 60 MiB, as Microsoft documents. Off by default: the servers
+    /// accept the former, Microsoft's SDKs send the latter.
     pub strict_fragment_alignment: bool,
     /// Use `fail` when a createUploadSession names no conflict behaviour, as Microsoft's docs
     /// say. Off by default: the servers replace the existing file.
@@ -30,6 +31,27 @@ pub struct EmulatorConfig {
     pub access_token_ttl: Duration,
     /// Registered OAuth clients. Defaults to the dev client only.
     pub clients: Vec<ClientRegistration>,
+    /// Serve HTTPS instead of plain HTTP, with this certificate. `None`: plain HTTP.
+    pub tls: Option<TlsSource>,
+    /// Base of the upload, download and sharing URLs the emulator hands out
+    /// (`https://127.0.0.2:8001`), without a trailing slash. `None`: the content listener's
+    /// address when there is one (see [`crate::spawn_with`]), else the `Host` the request came to.
+    pub public_url: Option<String>,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsSource {
+    /// A development CA generated into `{data_dir}/tls/ca.pem` on first start (and reused),
+    /// and a server certificate it signs at every start for loopback and the hosts in use.
+    Generated,
+    /// A PEM certificate chain and a PEM private key.
+    Files {
+        /// The certificate chain, server certificate first.
+        cert: PathBuf,
+        /// The private key (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
 }
 
 impl Default for EmulatorConfig {
@@ -44,6 +66,8 @@ impl Default for EmulatorConfig {
             graph_latency: Duration::ZERO,
             access_token_ttl: Duration::from_secs(3600),
             clients: vec![ClientRegistration::dev()],
+            tls: None,
+            public_url: None,
         }
     }
 }

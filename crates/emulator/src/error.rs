@@ -81,9 +81,11 @@ impl EmulatorError {
         Self::graph(StatusCode::NOT_FOUND, "itemNotFound", "The resource could not be found.")
     }
 
-    /// 404 for an expired, cancelled, completed or unknown upload session.
+    /// 404 for an expired, cancelled, completed or unknown upload session (inner code
+    /// `uploadSessionNotFound`, from Graph's list of detailed error codes).
     pub fn session_not_found() -> Self {
         Self::graph(StatusCode::NOT_FOUND, "itemNotFound", "The upload session was not found")
+            .with_inner("uploadSessionNotFound")
     }
 
     /// 409 `nameAlreadyExists`.
@@ -125,22 +127,30 @@ impl From<CoreError> for EmulatorError {
     }
 }
 
-/// Builds a Graph error body with `request-id` and `date` in the inner error.
+/// Builds a Graph error body with `request-id`, `client-request-id` (those of the answer's
+/// headers) and `date` in the inner error.
 pub fn graph_body(code: &str, message: &str, inner: Option<&str>) -> serde_json::Value {
     let now = crate::util::now_ms();
+    let ids = crate::routes::request_id::current();
     let body = GraphError {
         error: GraphErrorDetail {
             code: code.to_owned(),
             message: message.to_owned(),
             inner_error: Some(Box::new(InnerError {
                 code: inner.map(str::to_owned),
-                request_id: Some(crate::util::random_token(12)),
+                request_id: Some(
+                    ids.as_ref().map_or_else(crate::routes::request_id::new_guid, |i| i.request_id.clone()),
+                ),
                 date: Some(onedrive_upload_core::time::format_millis(now - now % 1000).replace(".000Z", "")),
                 inner_error: None,
             })),
         },
     };
-    serde_json::to_value(body).unwrap_or_default()
+    let mut value = serde_json::to_value(body).unwrap_or_default();
+    if let (Some(ids), Some(inner)) = (ids, value.pointer_mut("/error/innerError").and_then(|v| v.as_object_mut())) {
+        inner.insert("client-request-id".to_owned(), serde_json::Value::String(ids.client_request_id));
+    }
+    value
 }
 
 impl IntoResponse for EmulatorError {

@@ -1,5 +1,5 @@
-//! The accept loop: HTTP/1.1 connections served by hyper over the router, each request
-//! carrying a [`ConnectionKill`] so a handler can drop its connection without answering
+//! The accept loop: HTTP/1.1 connections (plain or TLS) served by hyper over the router, each
+//! request carrying a [`ConnectionKill`] so a handler can drop its connection without answering
 //! (fault injection), and a shutdown that stops every connection.
 
 use axum::body::Body;
@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// Request extension: closes the request's connection without an answer when triggered.
@@ -23,9 +24,14 @@ impl ConnectionKill {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true; then every open connection
-/// is closed and the function returns.
-pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::Receiver<bool>) {
+/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown` turns true;
+/// then every open connection is closed and the function returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -39,7 +45,17 @@ pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::R
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                connections.spawn(serve_connection(stream, router.clone()));
+                let router = router.clone();
+                match tls.clone() {
+                    None => connections.spawn(serve_connection(stream, router)),
+                    Some(tls) => connections.spawn(async move {
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                            Ok(Ok(stream)) => serve_connection(stream, router).await,
+                            Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                            Err(_) => tracing::debug!("TLS handshake timed out"),
+                        }
+                    }),
+                };
             }
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             _ = shutdown.changed() => break,
@@ -48,7 +64,13 @@ pub async fn serve(listener: TcpListener, router: Router, mut shutdown: watch::R
     connections.shutdown().await;
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, router: Router) {
+/// How long a client may take to complete its TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn serve_connection<S>(stream: S, router: Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let kill = Arc::new(Notify::new());
     let handle = ConnectionKill(kill.clone());
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {

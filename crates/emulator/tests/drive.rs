@@ -47,7 +47,10 @@ async fn session_targets_and_conflict_behaviours() {
     assert_eq!(r.status(), 409);
     let winner: Value = emu.get("special/approot:/temp/u/late.bin").await.json().await.unwrap();
     assert_eq!(winner["size"], 5);
-    assert_eq!(std::fs::read_dir(emu.dir.path().join("sessions")).unwrap().count(), 0);
+    // The session and its bytes are kept for an explicit commit (tests/source_commit.rs).
+    assert_eq!(std::fs::read_dir(emu.dir.path().join("sessions")).unwrap().count(), 1);
+    let status: Value = emu.http.get(&late).send().await.unwrap().json().await.unwrap();
+    assert_eq!(status["nextExpectedRanges"], json!([]));
 
     let quota = emu.post_json("root:/q.bin:/createUploadSession", json!({"item": {"fileSize": 1u64 << 50}})).await;
     assert_eq!(quota.status(), 507);

@@ -102,6 +102,10 @@ async fn length_required_too_large_and_authorization_refused() {
     assert_eq!(raw_status(&emu.base, chunked).await, 411);
     let huge = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Range: bytes 0-62914560/100000000\r\nContent-Length: 62914561\r\n\r\n");
     assert_eq!(raw_status(&emu.base, huge).await, 413);
+    // The 413's codes as Graph documents them.
+    let huge = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Range: bytes 0-62914560/100000000\r\nContent-Length: 62914561\r\n\r\n");
+    let (status, body) = raw_json(&emu.base, huge).await;
+    assert_eq!((status, error_code(&body)), (413, ("invalidRequest", Some("maxFragmentLengthExceeded"))));
     let r = emu
         .http
         .put(&url)
@@ -132,7 +136,9 @@ async fn cancel_and_expiry_give_404_and_leave_no_temp_files() {
     assert_eq!(emu.http.delete(&cancelled).send().await.unwrap().status(), 204);
     assert_eq!(count(), 0);
     assert_eq!(emu.http.delete(&cancelled).send().await.unwrap().status(), 404);
-    assert_eq!(emu.http.get(&cancelled).send().await.unwrap().status(), 404);
+    let r = emu.http.get(&cancelled).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(error_code(&r.json().await.unwrap()), ("itemNotFound", Some("uploadSessionNotFound")));
     assert_eq!(put(&emu.http, &cancelled, b"def", 3, 10).await.status(), 404);
 
     // Sliding expiry: each accepted fragment extends the session.
@@ -160,6 +166,12 @@ async fn strict_fragment_alignment_is_a_setting() {
     lax.shutdown().await;
     let strict = start_with(|c| c.strict_fragment_alignment = true).await;
     let url = strict.session("root:/l.bin:", json!({})).await;
+    // Documented: "less than 60 MiB", so exactly 62,914,560 bytes is refused in strict mode
+    // (before the body is read).
+    let path = url.trim_start_matches(&strict.base).to_owned();
+    let host = strict.base.trim_start_matches("http://");
+    let exact = format!("PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Range: bytes 0-62914559/100000000\r\nContent-Length: 62914560\r\n\r\n");
+    assert_eq!(raw_status(&strict.base, exact).await, 413);
     assert_eq!(put(&strict.http, &url, &[1; 1000], 0, 700_000).await.status(), 400);
     assert_eq!(put(&strict.http, &url, &vec![1; 327_680], 0, 700_000).await.status(), 202);
     let r = put(&strict.http, &url, &vec![1; 372_320], 327_680, 700_000).await;

@@ -101,7 +101,8 @@ pub async fn authorize(
     Ok((StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response())
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token` (form-encoded): `authorization_code` and `refresh_token` grants.
+/// `POST /{tenant}/oauth2/v2.0/token` (form-encoded): `authorization_code`, `refresh_token` and
+/// (confidential clients, for tests: one request gives a token for the drive) `client_credentials`.
 pub async fn token(
     State(state): State<AppState>,
     Path(_tenant): Path<String>,
@@ -137,6 +138,7 @@ pub async fn token(
     let scope = match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => redeem_code(&state, &client, &form).await?,
         Some("refresh_token") => redeem_refresh(&state, &client, &form).await?,
+        Some("client_credentials") => client_credentials(&client, &form)?,
         Some(other) => {
             return Err(bad(
                 "unsupported_grant_type",
@@ -219,6 +221,32 @@ async fn redeem_code(
         }
     }
     Ok(grant.scope)
+}
+
+/// The client-credentials grant: a confidential client's secret (checked above) and a
+/// `{resource}/.default` scope give an access token (no refresh token). The emulator has one
+/// drive, so such a token reaches `me/drive` too (Graph would want `users/{id}/drive`).
+fn client_credentials(client: &ClientRegistration, form: &HashMap<String, String>) -> Result<String, EmulatorError> {
+    if client.client_secret.is_empty() {
+        return Err(EmulatorError::oauth(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000218,
+            "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+        ));
+    }
+    let scope = form.get("scope").map(String::as_str).unwrap_or("");
+    if !scope.ends_with("/.default") || scope.contains(char::is_whitespace) {
+        return Err(bad(
+            "invalid_scope",
+            1002012,
+            format!(
+                "The provided value for scope {} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).",
+                scope.chars().take(100).collect::<String>()
+            ),
+        ));
+    }
+    Ok(scope.to_owned())
 }
 
 async fn redeem_refresh(

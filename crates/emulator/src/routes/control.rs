@@ -39,7 +39,7 @@ async fn list_sessions(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Json<Vec<Value>> {
-    let base = base_url(&headers);
+    let base = base_url(&state, &headers);
     let name = query.get("name");
     let list = state
         .all_sessions()

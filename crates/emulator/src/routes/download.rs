@@ -81,7 +81,7 @@ pub async fn serve_file(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(crate::routes::render::mime_type(&item.name)));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::ETAG, HeaderValue::from_str(&format!("\"{{{}}},{}\"", item.id, item.version)).expect("ascii"));
+    h.insert(header::ETAG, HeaderValue::from_str(&crate::routes::conditions::etag(item)).expect("ascii"));
     if status == StatusCode::PARTIAL_CONTENT {
         let value = format!("bytes {start}-{}/{size}", start + len - 1);
         h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&value).expect("ascii"));

@@ -1,6 +1,7 @@
 //! Item routes: get by id or path, list children, create folders, move/rename, delete,
 //! download redirect and sharing links.
 
+use super::conditions::Preconditions;
 use super::graph_path::{split_path, Base, GraphPath};
 use super::{read_json, render};
 use crate::error::EmulatorError;
@@ -14,7 +15,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::names::{validate_item_id, validate_name};
-use onedrive_upload_core::protocol::Collection;
+use onedrive_upload_core::protocol::{Collection, DriveItem};
 use rusqlite::Connection;
 use serde_json::Value;
 
@@ -51,22 +52,43 @@ async fn with_item<T: Send + 'static>(
         .await
 }
 
-/// `GET` an item.
-pub async fn get_item(state: &AppState, base: &str, path: &GraphPath) -> Result<Response, EmulatorError> {
-    let base = base.to_owned();
-    let v = with_item(state, path, move |c, st, item| render::drive_item(c, st, &base, &item)).await?;
-    Ok(Json(v).into_response())
+fn selected(item: DriveItem, select: Option<&[String]>) -> Value {
+    let mut value = serde_json::to_value(item).unwrap_or_default();
+    if let Some(select) = select {
+        render::apply_select(&mut value, select);
+    }
+    value
 }
 
-/// `GET .../children`.
-pub async fn list_children(state: &AppState, base: &str, path: &GraphPath) -> Result<Response, EmulatorError> {
+/// `GET` an item (`$select` honoured).
+pub async fn get_item(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    select: Option<Vec<String>>,
+) -> Result<Response, EmulatorError> {
+    let base = base.to_owned();
+    let v = with_item(state, path, move |c, st, item| render::drive_item(c, st, &base, &item)).await?;
+    Ok(Json(selected(v, select.as_deref())).into_response())
+}
+
+/// `GET .../children` (`$select` honoured on each child).
+pub async fn list_children(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    select: Option<Vec<String>>,
+) -> Result<Response, EmulatorError> {
     let base = base.to_owned();
     let v = with_item(state, path, move |c, st, item| {
         if !item.is_folder {
             return Err(EmulatorError::invalid_request("The item is not a folder."));
         }
         let children = items::children(c, &item.id)?;
-        let value = children.iter().map(|i| render::drive_item(c, st, &base, i)).collect::<Result<Vec<_>, _>>()?;
+        let value = children
+            .iter()
+            .map(|i| Ok(selected(render::drive_item(c, st, &base, i)?, select.as_deref())))
+            .collect::<Result<Vec<_>, EmulatorError>>()?;
         Ok(Collection { value })
     })
     .await?;
@@ -128,8 +150,15 @@ pub async fn create_folder(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-/// `PATCH` an item: `{"name"}` and/or `{"parentReference":{"id"|"path"}}` (200; 409 on a clash).
-pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Body) -> Result<Response, EmulatorError> {
+/// `PATCH` an item: `{"name"}` and/or `{"parentReference":{"id"|"path"}}` (200; 409 on a clash;
+/// 412 when `If-Match`/`If-None-Match` fail).
+pub async fn patch_item(
+    state: &AppState,
+    base: &str,
+    path: &GraphPath,
+    conditions: Preconditions,
+    body: Body,
+) -> Result<Response, EmulatorError> {
     let body: Value =
         read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A request body is required."))?;
     if !body.is_object() {
@@ -146,6 +175,7 @@ pub async fn patch_item(state: &AppState, base: &str, path: &GraphPath, body: Bo
     let parent_ref = body.get("parentReference").cloned();
     let base = base.to_owned();
     let v = with_item(state, path, move |c, st, item| {
+        conditions.check(Some(&item))?;
         let Some(old_parent) = item.parent_id.clone() else {
             return Err(EmulatorError::graph(
                 StatusCode::FORBIDDEN,
@@ -193,9 +223,14 @@ fn target_parent(c: &Connection, st: &AppState, r: &Value) -> Result<String, Emu
     Ok(folder.id)
 }
 
-/// `DELETE` an item (and everything below it): 204.
-pub async fn delete_item(state: &AppState, path: &GraphPath) -> Result<Response, EmulatorError> {
-    let blobs = with_item(state, path, |c, _, item| {
+/// `DELETE` an item (and everything below it): 204 (412 when `If-Match`/`If-None-Match` fail).
+pub async fn delete_item(
+    state: &AppState,
+    path: &GraphPath,
+    conditions: Preconditions,
+) -> Result<Response, EmulatorError> {
+    let blobs = with_item(state, path, move |c, _, item| {
+        conditions.check(Some(&item))?;
         if item.parent_id.is_none() {
             return Err(EmulatorError::graph(StatusCode::FORBIDDEN, "accessDenied", "The root cannot be deleted."));
         }

@@ -4,13 +4,16 @@
 //! fault-injection control API. Every error is Graph- or OAuth-shaped.
 
 pub mod auth;
+pub mod conditions;
 pub mod control;
 pub mod download;
 pub mod drive;
 pub mod graph_path;
 pub mod items;
 pub mod render;
+pub mod request_id;
 pub mod sessions;
+pub mod source_commit;
 pub mod upload;
 
 use crate::error::EmulatorError;
@@ -18,7 +21,7 @@ use crate::state::AppState;
 use crate::util::{digest, now_ms};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{any, get, post};
@@ -28,6 +31,25 @@ use tower_http::cors::{AllowHeaders, Any, CorsLayer};
 /// Largest JSON body a Graph or control route reads.
 const MAX_JSON_BODY: usize = 1 << 20;
 
+/// The router of the content host (the second listener of [`crate::spawn_with`]): upload,
+/// download and sharing URLs only, as OneDrive serves them apart from Graph.
+pub fn content_router(state: AppState) -> Router {
+    pre_authenticated()
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+fn pre_authenticated() -> Router<AppState> {
+    let uploads = Router::new().route("/upload/{id}", any(upload::handle)).layer(cors_any_origin());
+    let downloads = Router::new()
+        .route("/download/{token}", get(download::by_token))
+        .route("/share/{token}", get(download::shared))
+        .layer(middleware::from_fn(simple_cors_only));
+    uploads.merge(downloads)
+}
+
 /// Builds the router over `state`.
 pub fn router(state: AppState) -> Router {
     let graph = Router::new()
@@ -35,22 +57,21 @@ pub fn router(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .route_layer(middleware::from_fn_with_state(state.clone(), graph_latency))
         .layer(cors_any_origin());
-    let uploads = Router::new().route("/upload/{id}", any(upload::handle)).layer(cors_any_origin());
-    let downloads = Router::new()
-        .route("/download/{token}", get(download::by_token))
-        .route("/share/{token}", get(download::shared))
-        .layer(middleware::from_fn(simple_cors_only));
     let identity = Router::new()
         .route("/{tenant}/oauth2/v2.0/authorize", get(auth::authorize))
         .route("/{tenant}/oauth2/v2.0/token", post(auth::token));
-    let mut router = Router::new().merge(graph).merge(uploads).merge(downloads).merge(identity);
+    let mut router = Router::new().merge(graph).merge(pre_authenticated()).merge(identity);
     if state.config().fault_injection {
         // Its own 405 fallback before the CORS layer, so that a preflight (OPTIONS) is answered
         // by the layer instead of the outer router's 405.
         router =
             router.merge(control::router().method_not_allowed_fallback(method_not_allowed).layer(cors_any_origin()));
     }
-    router.fallback(unknown_route).method_not_allowed_fallback(method_not_allowed).with_state(state)
+    router
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(request_id::layer))
+        .with_state(state)
 }
 
 /// CORS for browsers on any origin: any method used here, any request header (so that a
@@ -66,7 +87,8 @@ pub fn cors_any_origin() -> CorsLayer {
             header::CONTENT_LENGTH,
             header::ACCEPT_RANGES,
             header::LOCATION,
-            HeaderName::from_static("request-id"),
+            request_id::REQUEST_ID,
+            request_id::CLIENT_REQUEST_ID,
         ])
         .max_age(std::time::Duration::from_secs(3600))
 }
@@ -89,13 +111,18 @@ async fn simple_cors_only(request: Request, next: Next) -> Response {
     response
 }
 
-/// `http://{Host}`: the base of the URLs the emulator hands out, as the client reached it.
-pub fn base_url(headers: &HeaderMap) -> String {
+/// The base of the upload, download and sharing URLs the emulator hands out: the configured
+/// public URL, else `http://{Host}` (`https://` with TLS) as the client reached it.
+pub fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    if let Some(public) = &state.config().public_url {
+        return public.clone();
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']));
-    format!("http://{}", host.unwrap_or("127.0.0.1"))
+    let scheme = if state.config().tls.is_some() { "https" } else { "http" };
+    format!("{scheme}://{}", host.unwrap_or("127.0.0.1"))
 }
 
 /// Reads a small JSON body; malformed or oversized bodies are Graph-shaped 400/413.

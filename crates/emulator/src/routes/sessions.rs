@@ -1,13 +1,14 @@
 //! Creating upload sessions (`createUploadSession` by parent id, root path or app-folder
 //! path) and the simple upload `PUT .../{path}:/content` (streamed to disk like fragments).
 
+use super::conditions::Preconditions;
 use super::graph_path::{Base, GraphPath};
 use super::upload::status_fault;
 use super::{read_json, render};
 use crate::error::EmulatorError;
 use crate::faults::FaultAction;
 use crate::state::AppState;
-use crate::store::items::{self, ItemRow};
+use crate::store::items::{self, FileSystemTimes, ItemRow};
 use crate::store::sessions::{self, SessionInfo, SessionProgress, SessionState};
 use crate::store::Atomic;
 use crate::upload::commit::{conflict_from_str, conflict_str, place_file};
@@ -19,7 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use onedrive_upload_core::protocol::{ConflictBehavior, CreateUploadSessionRequest, UploadSession};
-use onedrive_upload_core::time::format_millis;
+use onedrive_upload_core::time::{format_millis, parse_millis};
 use onedrive_upload_core::QuickXorHash;
 use rusqlite::Connection;
 
@@ -31,7 +32,7 @@ pub const MAX_SIMPLE_UPLOAD: u64 = 250 << 20;
 /// The folder a file path targets, that folder's drive path, and the file name. The
 /// folders on the way are created; a path that names an existing file by id means "new
 /// content for that file". The path is gathered on the way down (no walk back up).
-fn target(
+pub fn upload_target(
     conn: &Connection,
     state: &AppState,
     path: &GraphPath,
@@ -80,14 +81,25 @@ fn check_conflict(
     }
 }
 
-/// `POST .../createUploadSession`: 200 `{"uploadUrl","expirationDateTime","nextExpectedRanges":["0-"]}`.
+/// `POST .../createUploadSession`: 200 `{"uploadUrl","expirationDateTime","nextExpectedRanges":["0-"]}`;
+/// `If-Match`/`If-None-Match` are checked against the file the session would replace (412).
 pub async fn create_session(
     state: &AppState,
     base: &str,
     path: &GraphPath,
+    conditions: Preconditions,
     body: Body,
 ) -> Result<Response, EmulatorError> {
-    let request: CreateUploadSessionRequest = read_json(body).await?.unwrap_or_default();
+    let body: serde_json::Value = read_json(body).await?.unwrap_or_default();
+    let fs = file_system_info(body.pointer("/item/fileSystemInfo"))?;
+    let request: CreateUploadSessionRequest = if body.is_null() {
+        CreateUploadSessionRequest::default()
+    } else {
+        serde_json::from_value(body).map_err(|e| {
+            EmulatorError::invalid_request(format!("Unable to read JSON request payload: {e}"))
+                .with_inner("invalidJson")
+        })?
+    };
     // Faults with method `SESSION` hit createUploadSession for a file of that name.
     let name = path.segments.last().map(String::as_str).unwrap_or_default();
     if state.config().fault_injection {
@@ -116,7 +128,10 @@ pub async fn create_session(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let (parent, parent_path, name, forced) = target(&tx, &st, &path)?;
+            let (parent, parent_path, name, forced) = upload_target(&tx, &st, &path)?;
+            if !conditions.is_empty() {
+                conditions.check(items::child(&tx, &parent.id, &name)?.as_ref())?;
+            }
             let conflict = forced.or(item.conflict_behavior).unwrap_or(default);
             check_conflict(&tx, &parent.id, &name, conflict)?;
             let info = SessionInfo {
@@ -127,6 +142,7 @@ pub async fn create_session(
                 conflict: conflict_str(conflict).to_owned(),
                 defer_commit: request.defer_commit,
                 created_ms: now,
+                fs,
             };
             let progress = SessionProgress {
                 total: item.file_size.filter(|&s| s > 0),
@@ -150,6 +166,25 @@ pub async fn create_session(
         next_expected_ranges: vec!["0-".to_owned()],
     })
     .into_response())
+}
+
+/// `item.fileSystemInfo` of a createUploadSession body: the file's own times, ISO 8601.
+fn file_system_info(value: Option<&serde_json::Value>) -> Result<FileSystemTimes, EmulatorError> {
+    let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(FileSystemTimes::default()) };
+    let time = |key: &str| match value.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => parse_millis(s).map(Some).map_err(|_| {
+            EmulatorError::invalid_request(format!(
+                "fileSystemInfo.{key} is not a date-time: {}",
+                s.chars().take(40).collect::<String>()
+            ))
+        }),
+        Some(_) => Err(EmulatorError::invalid_request(format!("fileSystemInfo.{key} must be a string."))),
+    };
+    if !value.is_object() {
+        return Err(EmulatorError::invalid_request("fileSystemInfo must be an object."));
+    }
+    Ok(FileSystemTimes { created_ms: time("createdDateTime")?, modified_ms: time("lastModifiedDateTime")? })
 }
 
 fn query_conflict(query: &str) -> Result<Option<ConflictBehavior>, EmulatorError> {
@@ -195,7 +230,7 @@ pub async fn simple_upload(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let (parent, _, name, forced) = target(&tx, &st, &p)?;
+            let (parent, _, name, forced) = upload_target(&tx, &st, &p)?;
             let conflict = forced.or(requested).unwrap_or(ConflictBehavior::Replace);
             check_conflict(&tx, &parent.id, &name, conflict)?;
             tx.commit()?;
@@ -232,7 +267,8 @@ pub async fn simple_upload(
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let placed = place_file(&tx, &parent.id, &name, conflict, size, &hash.finalize(), &b, now_ms())?;
+            let placed =
+                place_file(&tx, &parent.id, &name, conflict, size, &hash.finalize(), &b, now_ms(), Default::default())?;
             tx.commit()?;
             Ok(placed)
         })

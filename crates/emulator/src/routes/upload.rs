@@ -156,7 +156,9 @@ pub(crate) fn status_fault(status: u16, retry_after: Option<String>, body: Optio
         s if s < 500 => ("invalidRequest", "The request is malformed or incorrect."),
         _ => ("generalException", "An unspecified error has occurred."),
     };
-    match EmulatorError::graph(status, code, message) {
+    let error = EmulatorError::graph(status, code, message);
+    let error = if status == StatusCode::NOT_FOUND { error.with_inner("uploadSessionNotFound") } else { error };
+    match error {
         EmulatorError::Graph(mut g) => {
             g.retry_after = retry_after;
             g.body = body;
@@ -223,12 +225,16 @@ async fn put_fragment(
         })?
         .parse::<u64>()
         .map_err(|_| EmulatorError::invalid_request("The Content-Length header is malformed."))?;
-    if length > MAX_FRAGMENT {
+    // Microsoft documents "less than 60 MiB"; its SDKs cap fragments at exactly 60 MiB
+    // (62,914,560 bytes), which is accepted unless the documented rules are asked for.
+    let strict = state.config().strict_fragment_alignment;
+    if length > MAX_FRAGMENT || (strict && length == MAX_FRAGMENT) {
         return Err(EmulatorError::graph(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "requestTooLarge",
-            "A fragment must be smaller than 60 MiB.",
-        ));
+            "invalidRequest",
+            "A fragment must be smaller than 60 MiB (62,914,560 bytes).",
+        )
+        .with_inner("maxFragmentLengthExceeded"));
     }
     let malformed = || EmulatorError::invalid_request("The Content-Range header is missing or malformed.");
     let range =
@@ -314,8 +320,8 @@ async fn commit_and_answer(
 ) -> Result<Response, EmulatorError> {
     let corrupt =
         state.config().fault_injection && state.faults().take(&session.info.requested_name, "PUT", true).is_some();
-    let placed = commit_session(state, session, corrupt).await?;
-    let v = render::drive_item_async(state, &base_url(headers), placed.item).await?;
+    let placed = commit_session(state, session, None, corrupt).await?;
+    let v = render::drive_item_async(state, &base_url(state, headers), placed.item).await?;
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 

@@ -18,7 +18,9 @@ CREATE TABLE IF NOT EXISTS items (
     blob TEXT,
     created_ms INTEGER NOT NULL,
     modified_ms INTEGER NOT NULL,
-    version INTEGER NOT NULL DEFAULT 1
+    version INTEGER NOT NULL DEFAULT 1,
+    fs_created_ms INTEGER,
+    fs_modified_ms INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS items_parent_name ON items(parent_id, name COLLATE NOCASE);
 CREATE TABLE IF NOT EXISTS sessions (
@@ -35,7 +37,9 @@ CREATE TABLE IF NOT EXISTS sessions (
     item_id TEXT,
     bytes_received INTEGER NOT NULL DEFAULT 0,
     put_requests INTEGER NOT NULL DEFAULT 0,
-    created_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL,
+    fs_created_ms INTEGER,
+    fs_modified_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS codes (
     digest TEXT PRIMARY KEY,
@@ -64,6 +68,28 @@ CREATE TABLE IF NOT EXISTS links (
     PRIMARY KEY (item_id, type, scope)
 );
 ";
+
+/// Columns added after the first release: (table, column, type). Data directories made before
+/// get them on open.
+const ADDED_COLUMNS: [(&str, &str, &str); 4] = [
+    ("items", "fs_created_ms", "INTEGER"),
+    ("items", "fs_modified_ms", "INTEGER"),
+    ("sessions", "fs_created_ms", "INTEGER"),
+    ("sessions", "fs_modified_ms", "INTEGER"),
+];
+
+fn migrate(conn: &Connection) -> Result<(), EmulatorError> {
+    for (table, column, kind) in ADDED_COLUMNS {
+        let present: i64 =
+            conn.query_row("SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2", [table, column], |r| {
+                r.get(0)
+            })?;
+        if present == 0 {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    Ok(())
+}
 
 /// Prepared statements kept per connection: every statement of the emulator fits, so SQL
 /// text is parsed once per process, not once per request.
@@ -100,6 +126,7 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        migrate(&conn)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let conn = Arc::new(Mutex::new(conn));
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
@@ -189,4 +216,29 @@ pub fn meta_or_insert(conn: &Connection, key: &str, make: impl FnOnce() -> Strin
     let value = make();
     conn.prepare_cached("INSERT INTO meta (key, value) VALUES (?1, ?2)")?.execute([key, value.as_str()])?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_dirs_of_earlier_versions_get_the_new_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE items (id TEXT PRIMARY KEY, parent_id TEXT, name TEXT NOT NULL, is_folder INTEGER NOT NULL,
+             size INTEGER NOT NULL DEFAULT 0, quick_xor_hash TEXT, blob TEXT, created_ms INTEGER NOT NULL,
+             modified_ms INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 1);
+             INSERT INTO items (id, name, is_folder, created_ms, modified_ms) VALUES ('r', 'root', 1, 1, 1);",
+        )
+        .unwrap();
+        drop(old);
+        let db = Db::open(&path).unwrap();
+        let root = db.call_sync(|c| crate::store::items::get(c, "r")).unwrap().unwrap();
+        assert_eq!(root.fs, crate::store::items::FileSystemTimes::default());
+        drop(db);
+        Db::open(&path).unwrap();
+    }
 }

@@ -27,13 +27,24 @@ pub struct ItemRow {
     pub modified_ms: i64,
     /// Content version, bumped on every change (feeds the eTag).
     pub version: i64,
+    /// The client's `fileSystemInfo` times, Unix ms (`None`: the server's times).
+    pub fs: FileSystemTimes,
+}
+
+/// `fileSystemInfo` as a client gave it (createUploadSession's `item.fileSystemInfo`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileSystemTimes {
+    /// `createdDateTime`, Unix ms.
+    pub created_ms: Option<i64>,
+    /// `lastModifiedDateTime`, Unix ms.
+    pub modified_ms: Option<i64>,
 }
 
 /// The columns [`from_row`] reads, in order (a macro so that statements are `concat!`ed
 /// constants, parsed once and then served from the connection's statement cache).
 macro_rules! columns {
     () => {
-        "id, parent_id, name, is_folder, size, quick_xor_hash, blob, created_ms, modified_ms, version"
+        "id, parent_id, name, is_folder, size, quick_xor_hash, blob, created_ms, modified_ms, version, fs_created_ms, fs_modified_ms"
     };
 }
 
@@ -49,6 +60,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<ItemRow> {
         created_ms: r.get(7)?,
         modified_ms: r.get(8)?,
         version: r.get(9)?,
+        fs: FileSystemTimes { created_ms: r.get(10)?, modified_ms: r.get(11)? },
     })
 }
 
@@ -66,6 +78,7 @@ impl ItemRow {
             created_ms: now,
             modified_ms: now,
             version: 1,
+            fs: FileSystemTimes::default(),
         }
     }
 }
@@ -113,7 +126,7 @@ pub fn insert(conn: &Connection, item: &ItemRow) -> Result<(), EmulatorError> {
     conn.prepare_cached(concat!(
         "INSERT INTO items (",
         columns!(),
-        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
     ))?
     .execute(params![
         item.id,
@@ -125,7 +138,9 @@ pub fn insert(conn: &Connection, item: &ItemRow) -> Result<(), EmulatorError> {
         item.blob,
         item.created_ms,
         item.modified_ms,
-        item.version
+        item.version,
+        item.fs.created_ms,
+        item.fs.modified_ms
     ])?;
     Ok(())
 }
@@ -138,9 +153,10 @@ pub fn replace_content(
     hash: &str,
     blob: &str,
     now: i64,
+    fs: FileSystemTimes,
 ) -> Result<(), EmulatorError> {
-    conn.prepare_cached("UPDATE items SET size = ?2, quick_xor_hash = ?3, blob = ?4, modified_ms = ?5, version = version + 1 WHERE id = ?1")?
-        .execute(params![id, size as i64, hash, blob, now])?;
+    conn.prepare_cached("UPDATE items SET size = ?2, quick_xor_hash = ?3, blob = ?4, modified_ms = ?5, version = version + 1, fs_created_ms = ?6, fs_modified_ms = ?7 WHERE id = ?1")?
+        .execute(params![id, size as i64, hash, blob, now, fs.created_ms, fs.modified_ms])?;
     Ok(())
 }
 

@@ -55,6 +55,8 @@ pub struct SessionInfo {
     pub defer_commit: bool,
     /// Creation time, Unix ms.
     pub created_ms: i64,
+    /// `item.fileSystemInfo` of the request, given to the file at commit.
+    pub fs: crate::store::items::FileSystemTimes,
 }
 
 /// Mutable progress of a session.
@@ -80,7 +82,8 @@ pub struct SessionProgress {
 pub fn insert(conn: &Connection, info: &SessionInfo, p: &SessionProgress) -> Result<(), EmulatorError> {
     conn.prepare_cached(
         "INSERT INTO sessions (id, parent_id, requested_name, path, conflict, defer_commit, total, accepted, expires_ms, state,
-         item_id, bytes_received, put_requests, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+         item_id, bytes_received, put_requests, created_ms, fs_created_ms, fs_modified_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         info.id,
@@ -96,7 +99,9 @@ pub fn insert(conn: &Connection, info: &SessionInfo, p: &SessionProgress) -> Res
         p.item_id,
         p.bytes_received as i64,
         p.put_requests as i64,
-        info.created_ms
+        info.created_ms,
+        info.fs.created_ms,
+        info.fs.modified_ms
     ])?;
     Ok(())
 }
@@ -130,6 +135,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(SessionInfo, SessionProgress)> {
             conflict: r.get(4)?,
             defer_commit: r.get(5)?,
             created_ms: r.get(13)?,
+            fs: crate::store::items::FileSystemTimes { created_ms: r.get(14)?, modified_ms: r.get(15)? },
         },
         SessionProgress {
             total: r.get::<_, Option<i64>>(6)?.map(|t| t as u64),
@@ -147,7 +153,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(SessionInfo, SessionProgress)> {
 pub fn load_all(conn: &Connection) -> Result<Vec<(SessionInfo, SessionProgress)>, EmulatorError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, parent_id, requested_name, path, conflict, defer_commit, total, accepted, expires_ms, state, item_id,
-         bytes_received, put_requests, created_ms FROM sessions ORDER BY created_ms, rowid",
+         bytes_received, put_requests, created_ms, fs_created_ms, fs_modified_ms FROM sessions ORDER BY created_ms, rowid",
     )?;
     let rows = stmt.query_map([], from_row)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
@@ -169,6 +175,7 @@ mod tests {
             conflict: "rename".into(),
             defer_commit: false,
             created_ms: 5,
+            fs: crate::store::items::FileSystemTimes { created_ms: Some(1), modified_ms: None },
         };
         let mut p = SessionProgress {
             total: None,
@@ -187,6 +194,7 @@ mod tests {
         let all = db.call_sync(|c| load_all(c)).unwrap();
         assert_eq!(all.len(), 1);
         assert_eq!(all[0].0.requested_name, "a.bin");
+        assert_eq!(all[0].0.fs, info.fs);
         assert_eq!((all[0].1.total, all[0].1.accepted, all[0].1.state), (Some(100), 40, SessionState::Expired));
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::error::EmulatorError;
 use crate::state::AppState;
-use crate::store::items::{self, ItemRow};
+use crate::store::items::{self, FileSystemTimes, ItemRow};
 use crate::store::sessions::{self, SessionState};
 use crate::store::Atomic;
 use crate::upload::live::LiveSession;
@@ -53,6 +53,7 @@ pub fn place_file(
     hash: &str,
     blob: &str,
     now: i64,
+    fs: FileSystemTimes,
 ) -> Result<Placement, EmulatorError> {
     let folder = items::get(conn, parent)?.ok_or_else(EmulatorError::item_not_found)?;
     if !folder.is_folder {
@@ -63,7 +64,7 @@ pub fn place_file(
         (None, _) => name.to_owned(),
         (Some(_), ConflictBehavior::Fail) => return Err(EmulatorError::name_exists()),
         (Some(old), ConflictBehavior::Replace) if !old.is_folder => {
-            items::replace_content(conn, &old.id, size, hash, blob, now)?;
+            items::replace_content(conn, &old.id, size, hash, blob, now, fs)?;
             let item = items::get(conn, &old.id)?.ok_or_else(EmulatorError::item_not_found)?;
             return Ok(Placement { item, replaced_blob: old.blob, created: false });
         }
@@ -81,17 +82,33 @@ pub fn place_file(
         created_ms: now,
         modified_ms: now,
         version: 1,
+        fs,
     };
     items::insert(conn, &item)?;
     Ok(Placement { item, replaced_blob: None, created: true })
 }
 
+/// Where an explicit commit (`PUT` with `@microsoft.graph.sourceUrl`) puts a session's file
+/// instead of the place and conflict behaviour it was created with.
+#[derive(Debug, Clone)]
+pub struct CommitTarget {
+    /// The folder.
+    pub parent_id: String,
+    /// The file name.
+    pub name: String,
+    /// What to do when the name is taken.
+    pub conflict: ConflictBehavior,
+}
+
 /// Commits a session whose bytes are all accepted: fsync + move of the part file, then the
-/// item and the session's `completed` state in one transaction. On failure (409 with
-/// `fail`, parent gone) the session is cancelled and its bytes removed.
+/// item and the session's `completed` state in one transaction. On a name clash (409) the
+/// session is kept, bytes included, until it expires, so that a `PUT` with
+/// `@microsoft.graph.sourceUrl` can commit it elsewhere (as Graph documents); on any other
+/// failure (parent gone, ...) the session is cancelled and its bytes removed.
 pub async fn commit_session(
     state: &AppState,
     session: &LiveSession,
+    target: Option<CommitTarget>,
     corrupt_hash: bool,
 ) -> Result<Placement, EmulatorError> {
     let (total, hash) = {
@@ -100,7 +117,7 @@ pub async fn commit_session(
         (live.progress.total.unwrap_or(0), live.hash.finalize())
     };
     let hash = if corrupt_hash { QuickXorHash::hash(hash.as_bytes()) } else { hash };
-    let result = commit_inner(state, session, total, hash).await;
+    let result = commit_inner(state, session, target, total, hash).await;
     let failed = {
         let mut live = session.lock();
         live.committing = false;
@@ -109,9 +126,10 @@ pub async fn commit_session(
                 live.progress = progress.clone();
                 false
             }
-            Err(_) => true,
+            Err((_, kept)) => !kept,
         }
     };
+    let result = result.map_err(|(e, _)| e);
     if failed {
         state.end_session(session, SessionState::Cancelled).await?;
     }
@@ -122,26 +140,35 @@ pub async fn commit_session(
     Ok(placement)
 }
 
+/// Err: the error, and whether the session's bytes are back in its part file (a name clash).
 async fn commit_inner(
     state: &AppState,
     session: &LiveSession,
+    target: Option<CommitTarget>,
     total: u64,
     hash: String,
-) -> Result<(Placement, sessions::SessionProgress), EmulatorError> {
+) -> Result<(Placement, sessions::SessionProgress), (EmulatorError, bool)> {
     let blob = random_token(16);
     let (blobs, id, b) = (state.blobs().clone(), session.info.id.clone(), blob.clone());
     tokio::task::spawn_blocking(move || blobs.commit_part(&id, total, &b))
         .await
-        .map_err(|e| EmulatorError::Io(std::io::Error::other(e)))??;
+        .map_err(|e| EmulatorError::Io(std::io::Error::other(e)))
+        .and_then(|r| r.map_err(EmulatorError::Io))
+        .map_err(|e| (e, false))?;
     let info = session.info.clone();
+    let target = target.unwrap_or_else(|| CommitTarget {
+        parent_id: info.parent_id.clone(),
+        name: info.requested_name.clone(),
+        conflict: conflict_from_str(&info.conflict),
+    });
     let mut progress = session.progress();
     let b = blob.clone();
     let placed = state
         .db()
         .call(move |c| {
             let tx = Atomic::begin(c)?;
-            let conflict = conflict_from_str(&info.conflict);
-            let placed = place_file(&tx, &info.parent_id, &info.requested_name, conflict, total, &hash, &b, now_ms())?;
+            let placed =
+                place_file(&tx, &target.parent_id, &target.name, target.conflict, total, &hash, &b, now_ms(), info.fs)?;
             progress.state = SessionState::Completed;
             progress.accepted = total;
             progress.item_id = Some(placed.item.id.clone());
@@ -150,8 +177,13 @@ async fn commit_inner(
             Ok((placed, progress))
         })
         .await;
-    if placed.is_err() {
-        state.blobs().remove_blob(&blob);
-    }
-    placed
+    placed.map_err(|e| {
+        let clash = e.status() == axum::http::StatusCode::CONFLICT;
+        let kept =
+            clash && std::fs::rename(state.blobs().blob_path(&blob), state.blobs().part_path(&session.info.id)).is_ok();
+        if !kept {
+            state.blobs().remove_blob(&blob);
+        }
+        (e, kept)
+    })
 }

@@ -77,6 +77,7 @@ mod tests {
             conflict: "replace".into(),
             defer_commit: false,
             created_ms: 0,
+            fs: Default::default(),
         };
         let progress = SessionProgress {
             total: None,

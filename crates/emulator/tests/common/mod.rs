@@ -141,3 +141,19 @@ pub async fn raw_status(base: &str, request: String) -> u16 {
 pub fn error_code(v: &Value) -> (&str, Option<&str>) {
     (v["error"]["code"].as_str().unwrap_or(""), v["error"]["innerError"]["code"].as_str())
 }
+
+/// Sends raw bytes (with `Connection: close` added) and returns the status and the JSON body
+/// of the answer, read until the server closes the connection.
+pub async fn raw_json(base: &str, request: String) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = request.replacen("\r\n", "\r\nConnection: close\r\n", 1);
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
