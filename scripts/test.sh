@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test suite of onedrive-upload on this machine, installing what is missing first:
-# native tests, clippy (native and wasm32), browser tests (wasm-pack test in headless Chromium
-# against a live server + embedded emulator), the end-to-end page tests and the npm/Vite consumer.
+# native tests (with a throw-away PostgreSQL for the several-servers tests), clippy (native and
+# wasm32), browser tests (wasm-pack test in headless Chromium against a live server + embedded emulator), the end-to-end page tests and the npm/Vite consumer.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +19,11 @@ bash scripts/bootstrap.sh
 step "formatting (cargo fmt --all --check)"
 cargo fmt --all --check
 
-step "native tests (cargo test --workspace)"
-cargo test --workspace --exclude onedrive-upload
+step "native tests (cargo test --workspace, against a throw-away PostgreSQL)"
+# with-postgres.sh initdb's a cluster in a temporary directory (unix socket only), sets
+# ODU_TEST_DATABASE_URL for the several-servers tests (crates/server/tests/postgres.rs), and
+# stops and removes it afterwards.
+bash scripts/with-postgres.sh cargo test --workspace --exclude onedrive-upload
 
 step "clippy (native, warnings are errors)"
 cargo clippy --workspace --exclude onedrive-upload --all-targets -- -D warnings
