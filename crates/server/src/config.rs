@@ -128,6 +128,9 @@ pub struct Config {
     /// Refresh the access token this many seconds before it expires.
     #[arg(long, env = "ODU_REFRESH_MARGIN_SECS", default_value_t = 300)]
     pub refresh_margin_secs: u64,
+    /// Several processes sharing one account through PostgreSQL.
+    #[command(flatten)]
+    pub database: crate::config_database::DatabaseArgs,
 }
 
 impl Config {
@@ -168,6 +171,10 @@ impl Config {
         if self.admin_token.as_ref().is_some_and(|s| s.len() < 32) {
             return Err("--admin-token must be at least 32 bytes".into());
         }
+        if self.database.database_url.is_some() && self.mode() == Mode::Embedded {
+            return Err("--database-url shares a Microsoft account between processes: it needs --client-id".into());
+        }
+        self.database.settings()?;
         if self.jwt_leeway_secs > MAX_JWT_LEEWAY_SECS {
             return Err(format!("--jwt-leeway-secs may be at most {MAX_JWT_LEEWAY_SECS}"));
         }

@@ -10,7 +10,6 @@
 //! (admin token) forgets the account so that another can be connected. Embedded mode runs
 //! [`OAuthFlow::begin`] and [`OAuthFlow::complete`] itself, without a browser.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use oauth2::{CsrfToken, PkceCodeChallenge};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -54,30 +53,27 @@ impl std::fmt::Debug for AdminToken {
     }
 }
 
-/// How long a login may take between `/auth/login` and the callback.
-pub const STATE_TTL: Duration = Duration::from_secs(600);
-/// At most this many logins may be pending at once (older ones are dropped).
-const MAX_PENDING: usize = 256;
+use crate::pending_logins::PendingLogins;
+pub use crate::pending_logins::STATE_TTL;
 /// Name of the cookie binding the login to the browser that started it.
 pub const STATE_COOKIE: &str = "odu_oauth_state";
-
-struct Pending {
-    verifier: PkceCodeVerifier,
-    created: Instant,
-}
 
 /// Pending logins, the live connect code, and the token manager they end in.
 pub struct OAuthFlow {
     tokens: Arc<TokenManager>,
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: PendingLogins,
     /// Digest of the one live connect code, and when it was issued.
     connect: Mutex<Option<([u8; 32], Instant)>>,
 }
 
 impl OAuthFlow {
-    /// A flow storing its tokens in `tokens`.
+    /// A flow storing its tokens in `tokens`, its pending logins in memory or in the tokens' database.
     pub fn new(tokens: Arc<TokenManager>) -> Self {
-        OAuthFlow { tokens, pending: Mutex::new(HashMap::new()), connect: Mutex::new(None) }
+        let pending = match tokens.database() {
+            Some(db) => PendingLogins::Database(db.clone()),
+            None => PendingLogins::memory(),
+        };
+        OAuthFlow { tokens, pending, connect: Mutex::new(None) }
     }
 
     /// Issues a fresh connect code (the previous one stops working): give it to the operator only.
@@ -106,7 +102,7 @@ impl OAuthFlow {
     }
 
     /// Starts a login: returns the authorize URL and the `state` it carries.
-    pub fn begin(&self) -> (url::Url, String) {
+    pub async fn begin(&self) -> Result<(url::Url, String), ApiError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = self
             .tokens
@@ -116,30 +112,19 @@ impl OAuthFlow {
             .add_extra_param("response_mode", "query")
             .set_pkce_challenge(challenge)
             .url();
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.retain(|_, p| p.created.elapsed() < STATE_TTL);
-        if pending.len() >= MAX_PENDING {
-            if let Some(oldest) = pending.iter().min_by_key(|(_, p)| p.created).map(|(k, _)| k.clone()) {
-                pending.remove(&oldest);
-            }
-        }
-        pending.insert(state.secret().clone(), Pending { verifier, created: Instant::now() });
-        (url, state.secret().clone())
+        self.pending.put(state.secret(), verifier).await?;
+        Ok((url, state.secret().clone()))
     }
 
     /// Finishes a login: the `state` must be pending (it is consumed) and fresh; then the code is redeemed.
     pub async fn complete(&self, code: &str, state: &str) -> Result<(), ApiError> {
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(state);
-        let pending = match pending {
-            Some(p) if p.created.elapsed() < STATE_TTL => p,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_state",
-                    "unknown or expired login state; start again at /auth/login",
-                ))
-            }
+        let Some(verifier) = self.pending.take(state).await? else {
+            return Err(ApiError::bad_request(
+                "invalid_state",
+                "unknown or expired login state; start again at /auth/login",
+            ));
         };
-        self.tokens.exchange_code(code.to_owned(), pending.verifier).await?;
+        self.tokens.exchange_code(code.to_owned(), verifier).await?;
         *self.connect.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
     }
@@ -212,7 +197,7 @@ pub async fn login(
             "the OneDrive account is already connected; to switch accounts, POST /auth/disconnect first".into(),
         ));
     }
-    let (url, csrf) = state.oauth().begin();
+    let (url, csrf) = state.oauth().begin().await?;
     let cookie = format!("{STATE_COOKIE}={csrf}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax", STATE_TTL.as_secs());
     Ok((
         StatusCode::FOUND,
@@ -304,6 +289,7 @@ pub async fn callback(
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use oauth2::PkceCodeVerifier;
 
     #[test]
     fn cookie_parsing() {

@@ -18,6 +18,11 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
         "mode": state.options().mode.as_str(),
         "account": status.as_str(),
     });
+    if let Some(db) = state.tokens().database() {
+        // Statements this process sent to the shared database since start (none per request
+        // while the access token is valid).
+        body["database_queries"] = json!(db.queries());
+    }
     if let Some(reason) = degraded {
         body["reason"] = json!(reason);
     }

@@ -90,6 +90,11 @@ pub fn microsoft_args(emulator: &str, data: &std::path::Path) -> Vec<String> {
 impl Server {
     /// Starts `BIN args...` (through `sh` with `umask 000` when `open_umask`) and waits for its ready line.
     pub fn start(args: &[String], open_umask: bool) -> Server {
+        Self::start_with_env(args, open_umask, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with_env(args: &[String], open_umask: bool, env: &[(&str, &str)]) -> Server {
         let mut command = if open_umask {
             let mut c = Command::new("sh");
             c.args(["-c", "umask 000 && exec \"$0\" \"$@\"", BIN]);
@@ -97,8 +102,14 @@ impl Server {
         } else {
             Command::new(BIN)
         };
-        let mut child =
-            command.args(args).env("RUST_LOG", "info").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = command
+            .args(args)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = log.clone();
