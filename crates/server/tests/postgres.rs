@@ -216,3 +216,44 @@ async fn a_lease_is_granted_to_one_process_per_period() {
     assert!(one.try_acquire("other", period).await.unwrap(), "leases are named");
     assert!(!two.try_acquire("other", period).await.unwrap());
 }
+
+/// The per-user session counters in the database count for every process: rate, live sessions,
+/// settling, finished sessions forgotten.
+#[tokio::test]
+async fn session_limits_are_shared_between_processes() {
+    use onedrive_upload_server::database::{Database, DatabaseSettings};
+    use onedrive_upload_server::limits::{Limit, LimitStore, SessionLimits};
+    use onedrive_upload_server::limits_pg::PgLimitStore;
+    use std::time::SystemTime;
+    let settings = DatabaseSettings {
+        url: fresh_database().await,
+        sealer: Sealer::new(TokenKey::parse(KEY).unwrap(), vec![]),
+        lock_timeout: Duration::from_secs(5),
+        pool_size: 2,
+    };
+    let one = PgLimitStore::new(std::sync::Arc::new(Database::connect(&settings).await.unwrap()));
+    let two = PgLimitStore::new(std::sync::Arc::new(Database::connect(&settings).await.unwrap()));
+    let at = |secs: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000 + secs);
+
+    let rate = SessionLimits { per_minute: 2, max_live: 0 };
+    one.admit("alice", at(0), false, &rate).await.unwrap();
+    two.admit("alice", at(1), false, &rate).await.unwrap();
+    let refused = one.admit("alice", at(10), false, &rate).await.unwrap_err();
+    assert_eq!((refused.limit, refused.retry_after), (Limit::Rate, Duration::from_secs(50)));
+    assert!(two.admit("bob", at(10), false, &rate).await.is_ok(), "per user");
+    assert!(two.admit("alice", at(60), false, &rate).await.is_ok(), "the oldest left the window");
+
+    let live = SessionLimits { per_minute: 0, max_live: 2 };
+    let a = one.admit("carol", at(0), true, &live).await.unwrap();
+    let b = two.admit("carol", at(0), true, &live).await.unwrap();
+    assert_eq!(one.admit("carol", at(1), true, &live).await.unwrap_err().limit, Limit::Live);
+    one.settle(&a, None).await;
+    let c = two.admit("carol", at(2), true, &live).await.unwrap();
+    one.settle(&b, Some((at(100), "http://x/b".into()))).await;
+    two.settle(&c, Some((at(100_000), "http://x/c".into()))).await;
+    assert_eq!(one.admit("carol", at(3), true, &live).await.unwrap_err().retry_after, Duration::from_secs(97));
+    let sessions = two.live_sessions("carol", at(3)).await;
+    assert_eq!(sessions.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>(), ["http://x/b", "http://x/c"]);
+    one.forget("carol", &[c.id]).await;
+    assert!(two.admit("carol", at(4), true, &live).await.is_ok(), "a finished session frees its slot");
+}
