@@ -13,6 +13,7 @@ pub mod limits_pg;
 pub mod logsafe;
 pub mod names;
 pub mod oauth;
+pub mod oauth_settings;
 pub mod pending_logins;
 pub mod routes;
 pub mod sealing;
@@ -112,6 +113,7 @@ struct Inner {
     oauth: OAuthFlow,
     authenticator: Arc<dyn Authenticator>,
     limits: Arc<dyn LimitStore>,
+    lease: Arc<dyn lease::Lease>,
     http: reqwest::Client,
     /// (connection, app folder id, app folder path) once known; the mutex makes the lookup single-flight.
     approot: std::sync::RwLock<Option<(u64, Arc<AppRoot>)>>,
@@ -180,6 +182,10 @@ impl AppState {
             return Err("the callback path must start with '/'".into());
         }
         let http = graph::http_client();
+        let lease: Arc<dyn lease::Lease> = match &database {
+            Some(db) => Arc::new(lease::PgLease::new(db.clone())),
+            None => Arc::new(lease::SingleProcess),
+        };
         let tokens = Arc::new(match database {
             Some(db) => TokenManager::shared(
                 &options.oauth,
@@ -203,12 +209,19 @@ impl AppState {
             graph,
             authenticator,
             limits,
+            lease,
             http: http.clone(),
             approot: std::sync::RwLock::new(None),
             approot_lookup: tokio::sync::Mutex::new(()),
             folder_ids,
             options,
         })))
+    }
+
+    /// Who runs background jobs that must run on one process at a time (always this one without a
+    /// shared database).
+    pub fn lease(&self) -> &dyn lease::Lease {
+        &*self.0.lease
     }
 
     /// The options.
