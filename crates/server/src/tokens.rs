@@ -23,9 +23,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::database::Database;
 use crate::error::ApiError;
+pub use crate::oauth_settings::{AccountStatus, OAuthClient, OAuthSettings};
 use crate::token_file::Persister;
 pub use crate::token_file::{create_private_dir, write_private, PERSIST_RETRY_FIRST, PERSIST_RETRY_MAX};
-pub use crate::oauth_settings::{AccountStatus, OAuthClient, OAuthSettings};
 use oauth2::basic::{BasicErrorResponseType, BasicTokenResponse};
 use oauth2::{AuthorizationCode, PkceCodeVerifier, RefreshToken, RequestTokenError, Scope, TokenResponse};
 use serde::{Deserialize, Serialize};
