@@ -16,7 +16,7 @@ use serde_json::Value;
 /// The `--token-key` of the tests.
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 /// The emulator's access-token lifetime: the servers refresh at half of it.
-const TOKEN_TTL: Duration = Duration::from_secs(6);
+const TOKEN_TTL: Duration = Duration::from_secs(16);
 
 /// A fresh database in the throw-away cluster; answers its URL.
 async fn fresh_database() -> String {
@@ -118,11 +118,26 @@ async fn two_processes_share_one_account_and_refresh_once() {
     // While the token is valid: no database statement per request.
     let queries = |h: Value| h["database_queries"].as_u64().unwrap();
     let (qa, qb) = (queries(a.health().await), queries(b.health().await));
-    for _ in 0..20 {
+    for i in 0..10 {
         assert_eq!(get_item(&a, &id).await, 200);
         assert_eq!(get_item(&b, &id).await, 200);
+        for server in [&a, &b] {
+            let session = server
+                .http
+                .post(format!("{}/api/cloud/file", server.base))
+                .bearer_auth(live::token("alice"))
+                .json(&serde_json::json!({"filename": format!("s{i}.bin"), "size": 10}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(session.status(), 200, "session request");
+        }
     }
-    assert_eq!((queries(a.health().await), queries(b.health().await)), (qa, qb), "zero queries per request");
+    assert_eq!(
+        (queries(a.health().await), queries(b.health().await)),
+        (qa, qb),
+        "zero queries per request (limits off)"
+    );
 
     // At the token's expiry (refreshed half-way through its life): 400 requests over both.
     assert_eq!(refresh_grants(&emulator).await, 0);
@@ -256,4 +271,30 @@ async fn session_limits_are_shared_between_processes() {
     assert_eq!(sessions.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>(), ["http://x/b", "http://x/c"]);
     one.forget("carol", &[c.id]).await;
     assert!(two.admit("carol", at(4), true, &live).await.is_ok(), "a finished session frees its slot");
+}
+
+/// With both limits off the store sends no statement.
+#[tokio::test]
+async fn no_limits_no_queries() {
+    use onedrive_upload_server::database::{Database, DatabaseSettings};
+    use onedrive_upload_server::limits::{LimitStore, SessionLimits};
+    use onedrive_upload_server::limits_pg::PgLimitStore;
+    let settings = DatabaseSettings {
+        url: fresh_database().await,
+        sealer: Sealer::new(TokenKey::parse(KEY).unwrap(), vec![]),
+        lock_timeout: Duration::from_secs(5),
+        pool_size: 2,
+    };
+    let db = std::sync::Arc::new(Database::connect(&settings).await.unwrap());
+    let store = PgLimitStore::new(db.clone());
+    let before = db.queries();
+    let off = SessionLimits { per_minute: 0, max_live: 0 };
+    for _ in 0..10 {
+        let admission = store.admit("alice", std::time::SystemTime::now(), true, &off).await.unwrap();
+        store.settle(&admission, None).await;
+    }
+    assert_eq!(db.queries(), before);
+    let on = SessionLimits { per_minute: 100, max_live: 100 };
+    store.admit("alice", std::time::SystemTime::now(), true, &on).await.unwrap();
+    assert!(db.queries() > before, "counted when a limit is on");
 }
