@@ -298,3 +298,29 @@ async fn no_limits_no_queries() {
     store.admit("alice", std::time::SystemTime::now(), true, &on).await.unwrap();
     assert!(db.queries() > before, "counted when a limit is on");
 }
+
+/// A refresh lock held elsewhere is waited for at most the lock timeout (then 503); dropping an
+/// uncommitted lock frees it.
+#[tokio::test]
+async fn the_refresh_lock_wait_is_bounded() {
+    use onedrive_upload_server::database::{Database, DatabaseSettings};
+    use onedrive_upload_server::ApiError;
+    let settings = DatabaseSettings {
+        url: fresh_database().await,
+        sealer: Sealer::new(TokenKey::parse(KEY).unwrap(), vec![]),
+        lock_timeout: Duration::from_secs(1),
+        pool_size: 2,
+    };
+    let one = Database::connect(&settings).await.unwrap();
+    let two = Database::connect(&settings).await.unwrap();
+    let held = one.lock_account().await.unwrap();
+    let started = Instant::now();
+    let waited = two.lock_account().await;
+    assert!(matches!(waited, Err(ApiError::Unavailable { .. })), "503 after the lock timeout");
+    assert!(started.elapsed() >= Duration::from_millis(900) && started.elapsed() < Duration::from_secs(5));
+    drop(held);
+    let started = Instant::now();
+    let again = two.lock_account().await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(900), "a dropped lock is free at once");
+    assert_eq!(again.row.status, "not_connected");
+}
