@@ -45,6 +45,11 @@ const MIGRATIONS: &[&str] = &[
          holder text NOT NULL,
          until_ms bigint NOT NULL
      );",
+    // 2: the operator's one-time connect codes (digests), valid on every process.
+    "CREATE TABLE odu_connect_code (
+         digest bytea PRIMARY KEY,
+         issued_ms bigint NOT NULL
+     );",
 ];
 
 /// The schema version this server writes.

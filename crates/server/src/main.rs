@@ -64,7 +64,7 @@ async fn run(config: Config) -> Result<(), String> {
         tracing::info!(emulator = emulator_url.as_deref().unwrap_or(""), "embedded OneDrive emulator connected");
     }
     // While the account is not connected, the log carries a one-time connect URL for the operator.
-    oauth::announce_connect_url(&state);
+    oauth::announce_connect_url(&state).await;
     let announcer = oauth::spawn_connect_announcer(state.clone());
     let router = app(state);
     {

@@ -53,8 +53,8 @@ impl std::fmt::Debug for AdminToken {
     }
 }
 
-use crate::pending_logins::PendingLogins;
 pub use crate::pending_logins::STATE_TTL;
+use crate::pending_logins::{connect_codes, PendingLogins};
 /// Name of the cookie binding the login to the browser that started it.
 pub const STATE_COOKIE: &str = "odu_oauth_state";
 
@@ -77,11 +77,17 @@ impl OAuthFlow {
     }
 
     /// Issues a fresh connect code (the previous one stops working): give it to the operator only.
+    /// With a shared database only [`announce_connect_url`]'s codes count: it records them there.
     pub fn issue_connect_code(&self) -> String {
+        self.issue().0
+    }
+
+    /// [`OAuthFlow::issue_connect_code`], with the new code's digest and the one it replaced.
+    fn issue(&self) -> (String, [u8; 32], Option<[u8; 32]>) {
         let code = hex::encode(rand::random::<[u8; 24]>());
-        *self.connect.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Sha256::digest(code.as_bytes()).into(), Instant::now()));
-        code
+        let digest: [u8; 32] = Sha256::digest(code.as_bytes()).into();
+        let previous = self.connect.lock().unwrap_or_else(|e| e.into_inner()).replace((digest, Instant::now()));
+        (code, digest, previous.map(|(d, _)| d))
     }
 
     /// Whether a connect code is issued and not yet used nor expired.
@@ -89,16 +95,24 @@ impl OAuthFlow {
         matches!(&*self.connect.lock().unwrap_or_else(|e| e.into_inner()), Some((_, at)) if at.elapsed() < CONNECT_TTL)
     }
 
-    /// Consumes the connect code if `presented` is it and it is fresh.
-    fn take_connect_code(&self, presented: &str) -> bool {
+    /// Consumes the connect code if `presented` is it and it is fresh (this process's, or with a
+    /// shared database any process's).
+    async fn take_connect_code(&self, presented: &str) -> Result<bool, ApiError> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        let mut connect = self.connect.lock().unwrap_or_else(|e| e.into_inner());
-        let ok = matches!(&*connect, Some((d, at)) if at.elapsed() < CONNECT_TTL
-            && d.iter().zip(digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
-        if ok {
-            *connect = None;
+        let local = {
+            let mut connect = self.connect.lock().unwrap_or_else(|e| e.into_inner());
+            let ok = matches!(&*connect, Some((d, at)) if at.elapsed() < CONNECT_TTL
+                && d.iter().zip(digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
+            if ok {
+                *connect = None;
+            }
+            ok
+        };
+        match self.tokens.database() {
+            // The database decides: a code is valid on every process, once.
+            Some(db) => connect_codes::take(db, &digest).await,
+            None => Ok(local),
         }
-        ok
     }
 
     /// Starts a login: returns the authorize URL and the `state` it carries.
@@ -126,6 +140,11 @@ impl OAuthFlow {
         };
         self.tokens.exchange_code(code.to_owned(), verifier).await?;
         *self.connect.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(db) = self.tokens.database() {
+            if let Err(e) = connect_codes::clear(db).await {
+                tracing::warn!(error = %e, "could not clear the shared connect codes");
+            }
+        }
         Ok(())
     }
 }
@@ -138,11 +157,19 @@ pub fn connect_url(redirect_uri: &str, code: &str) -> String {
 }
 
 /// Logs a fresh connect URL when the account is not connected and no live one was logged; `true` if it did.
-pub fn announce_connect_url(state: &AppState) -> bool {
+/// With a shared database the code is recorded there first, so that every process accepts it.
+pub async fn announce_connect_url(state: &AppState) -> bool {
     if state.tokens().status() == AccountStatus::Connected || state.oauth().has_live_connect_code() {
         return false;
     }
-    let code = state.oauth().issue_connect_code();
+    let (code, digest, previous) = state.oauth().issue();
+    if let Some(db) = state.tokens().database() {
+        if let Err(e) = connect_codes::replace(db, previous, digest).await {
+            tracing::warn!(error = %e, "could not record a connect code in the database; trying again");
+            *state.oauth().connect.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return false;
+        }
+    }
     let url = connect_url(&state.options().oauth.redirect_uri, &code);
     tracing::warn!(
         connect_url = %url,
@@ -159,7 +186,7 @@ pub fn spawn_connect_announcer(state: AppState) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            announce_connect_url(&state);
+            announce_connect_url(&state).await;
         }
     })
 }
@@ -184,7 +211,10 @@ pub async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
     let operator = has_admin_token(&state, &headers)
-        || query.connect.as_deref().is_some_and(|code| state.oauth().take_connect_code(code));
+        || match query.connect.as_deref() {
+            Some(code) => state.oauth().take_connect_code(code).await?,
+            None => false,
+        };
     if !operator {
         return Err(ApiError::Unauthenticated(
             "only the operator connects the OneDrive account: open the one-time connect URL from the server log, \
@@ -325,15 +355,15 @@ mod tests {
         assert!(!flow.has_live_connect_code());
         let old = flow.issue_connect_code();
         let code = flow.issue_connect_code();
-        assert!(!flow.take_connect_code(&old), "a new code replaces the old one");
-        assert!(flow.take_connect_code(&code));
-        assert!(!flow.take_connect_code(&code), "single use");
+        assert!(!flow.take_connect_code(&old).await.unwrap(), "a new code replaces the old one");
+        assert!(flow.take_connect_code(&code).await.unwrap());
+        assert!(!flow.take_connect_code(&code).await.unwrap(), "single use");
         let code = flow.issue_connect_code();
         let issued = Instant::now().checked_sub(CONNECT_TTL + Duration::from_secs(1));
         if let Some(issued) = issued {
             flow.connect.lock().unwrap().as_mut().unwrap().1 = issued;
             assert!(!flow.has_live_connect_code());
-            assert!(!flow.take_connect_code(&code), "expired");
+            assert!(!flow.take_connect_code(&code).await.unwrap(), "expired");
         }
     }
 

@@ -1,7 +1,8 @@
 //! Logins between `/auth/login` and the callback: the `state` with its PKCE verifier, single use,
 //! [`STATE_TTL`] at most. In this process's memory, or in the shared database so that a login
 //! started on one server process completes through another's callback (the `state` stored as its
-//! SHA-256 digest, the verifier sealed).
+//! SHA-256 digest, the verifier sealed). Also the operator's one-time connect codes, shared through
+//! the database ([`connect_codes`]) so that a code one process logged works on any of them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -105,5 +106,51 @@ impl PendingLogins {
                 Ok(Some(PkceCodeVerifier::new(verifier)))
             }
         }
+    }
+}
+
+/// The operator's connect codes in the shared database (digests only), valid on every process.
+pub mod connect_codes {
+    use super::{now_ms, unavailable, ApiError, Database};
+    use crate::oauth::CONNECT_TTL;
+
+    /// Records `digest` as live, forgetting this process's `previous` one.
+    pub async fn replace(db: &Database, previous: Option<[u8; 32]>, digest: [u8; 32]) -> Result<(), ApiError> {
+        let client = db.client().await?;
+        db.count(2);
+        let stale = now_ms() - CONNECT_TTL.as_millis() as i64;
+        let previous = previous.map(|d| d.to_vec());
+        client
+            .execute("DELETE FROM odu_connect_code WHERE digest = $1 OR issued_ms < $2", &[&previous, &stale])
+            .await
+            .map_err(unavailable)?;
+        client
+            .execute("INSERT INTO odu_connect_code (digest, issued_ms) VALUES ($1, $2)", &[&digest.to_vec(), &now_ms()])
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Consumes `digest` if it is a live code.
+    pub async fn take(db: &Database, digest: &[u8; 32]) -> Result<bool, ApiError> {
+        let client = db.client().await?;
+        db.count(1);
+        let stale = now_ms() - CONNECT_TTL.as_millis() as i64;
+        let row = client
+            .query_opt(
+                "DELETE FROM odu_connect_code WHERE digest = $1 RETURNING issued_ms > $2",
+                &[&digest.to_vec(), &stale],
+            )
+            .await
+            .map_err(unavailable)?;
+        Ok(row.is_some_and(|r| r.get::<_, bool>(0)))
+    }
+
+    /// Forgets every code (the account is connected).
+    pub async fn clear(db: &Database) -> Result<(), ApiError> {
+        let client = db.client().await?;
+        db.count(1);
+        client.execute("DELETE FROM odu_connect_code", &[]).await.map_err(unavailable)?;
+        Ok(())
     }
 }

@@ -324,3 +324,41 @@ async fn the_refresh_lock_wait_is_bounded() {
     assert!(started.elapsed() < Duration::from_millis(900), "a dropped lock is free at once");
     assert_eq!(again.row.status, "not_connected");
 }
+
+/// The connect URL one process logs works on another, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_code_logged_by_one_process_works_on_another_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let emulator = emulator(dir.path()).await;
+    let database = fresh_database().await;
+    let a = Server::start(&args(&emulator, dir.path(), "a", &database), false);
+    let b = Server::start(&args(&emulator, dir.path(), "b", &database), false);
+    let code = a.connect_code(0).await;
+    let login = b.http.get(format!("{}/auth/login?connect={code}", b.base)).send().await.unwrap();
+    assert_eq!(login.status(), 302, "B accepts the code A logged");
+    let again = a.http.get(format!("{}/auth/login?connect={code}", a.base)).send().await.unwrap();
+    assert_eq!(again.status(), 401, "single use across processes");
+    assert_eq!(b.finish_login(login).await, 200);
+    wait_connected(&a).await;
+}
+
+/// The schema is versioned: a database migrated by a newer server is refused.
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    use onedrive_upload_server::database::{Database, DatabaseSettings, SCHEMA_VERSION};
+    let settings = DatabaseSettings {
+        url: fresh_database().await,
+        sealer: Sealer::new(TokenKey::parse(KEY).unwrap(), vec![]),
+        lock_timeout: Duration::from_secs(5),
+        pool_size: 2,
+    };
+    drop(Database::connect(&settings).await.unwrap());
+    let (client, connection) = tokio_postgres::connect(&settings.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let version: i32 = client.query_one("SELECT version FROM odu_schema_version", &[]).await.unwrap().get(0);
+    assert_eq!(version, SCHEMA_VERSION);
+    drop(Database::connect(&settings).await.unwrap());
+    client.execute("UPDATE odu_schema_version SET version = version + 1", &[]).await.unwrap();
+    let refused = Database::connect(&settings).await.unwrap_err();
+    assert!(refused.contains("newer than this server"), "{refused}");
+}
