@@ -2,7 +2,7 @@
 # The benchmark harness behind BENCHMARKS.md (issue 8). Run from anywhere, after the README's set-up:
 #
 #   ./bench/run.sh [--size-mib 256|1024] [--runs 5] [--chunk-mib 10] [--ttfb-runs 3]
-#                  [--only browser,sizes,native,load,nocdp] [--uploaders wasm,xhr,...] [--skip-build]
+#                  [--only browser,sizes,native,load,nocdp,shared] [--uploaders wasm,xhr,...] [--skip-build]
 #                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr]
 #
 # Phases (all by default):
@@ -16,6 +16,9 @@
 #   native   the crates' own examples, when present: core quickxor_bench, emulator ingest_bench,
 #            server session_bench.
 #   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms.
+#   shared   (only when named) one vs two server processes sharing a throw-away PostgreSQL
+#            (scripts/with-postgres.sh + the server's shared_bench example): sessions/s, p50/p99 and
+#            database statements per session request at emulator latency 0 and 100 ms.
 #   nocdp    (only when named) the uploads again in a Chromium with no DevTools client attached
 #            (bench/nocdp.mjs): under playwright (CDP, Network domain on) bytes request bodies are 10x slower.
 #
@@ -40,7 +43,7 @@ while [ $# -gt 0 ]; do
     --load-seconds) LOAD_SECONDS=$2; shift 2 ;;
     --breakdown) BREAKDOWN=1; shift ;;
     --heap-profile) HEAP_PROFILE=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -180,6 +183,15 @@ if has native; then
   run_example onedrive-upload-core quickxor_bench
   run_example onedrive-emulator ingest_bench
   run_example onedrive-upload-server session_bench
+fi
+
+# ------------------------------------------------------------------ shared
+if has shared; then
+  cargo build -q --profile service -p onedrive-upload-server
+  log "shared_bench: one vs two server processes sharing PostgreSQL"
+  { echo '```'; bash scripts/with-postgres.sh cargo run -q --profile service -p onedrive-upload-server \
+      --example shared_bench -- --server-bin "$CARGO_TARGET_DIR/service/onedrive-upload-server" 2>&1; echo '```'; } \
+    | tee "$RES/shared.md"
 fi
 
 # ------------------------------------------------------------------ load

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test suite of onedrive-upload on this machine, installing what is missing first:
-# native tests, clippy (native and wasm32), browser tests (wasm-pack test in headless Chromium and
-# headless Firefox, each against a live server + embedded emulator), Microsoft's Graph JS SDK
-# against the emulator over https, the end-to-end page tests (the same scenarios in Chromium and
-# Firefox) and the npm/Vite consumer. Prints each step's duration.
+# native tests (with a throw-away PostgreSQL for the several-servers tests), clippy (native and
+# wasm32), browser tests (wasm-pack test in headless Chromium and headless Firefox, each against a
+# live server + embedded emulator), Microsoft's Graph JS SDK against the emulator over https, the
+# end-to-end page tests (the same scenarios in Chromium and Firefox) and the npm/Vite consumer.
+# Prints each step's duration.
 # Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +34,11 @@ bash scripts/bootstrap.sh
 step "formatting (cargo fmt --all --check)"
 cargo fmt --all --check
 
-step "native tests (cargo test --workspace)"
-cargo test --workspace --exclude onedrive-upload
+step "native tests (cargo test --workspace, against a throw-away PostgreSQL)"
+# with-postgres.sh initdb's a cluster in a temporary directory (unix socket only), sets
+# ODU_TEST_DATABASE_URL for the several-servers tests (crates/server/tests/postgres.rs), and
+# stops and removes it afterwards.
+bash scripts/with-postgres.sh cargo test --workspace --exclude onedrive-upload
 
 step "clippy (native, warnings are errors)"
 cargo clippy --workspace --exclude onedrive-upload --all-targets -- -D warnings

@@ -12,6 +12,7 @@ use crate::upload::live::LiveSession;
 use crate::util::{now_ms, random_token};
 use onedrive_upload_core::QuickXorHash;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// Shared state; cheap to clone.
@@ -30,6 +31,8 @@ struct Inner {
     root_id: String,
     url_key: Vec<u8>,
     access_tokens: Mutex<HashMap<String, i64>>,
+    /// Token grants served: (authorization_code, refresh_token).
+    grants: (AtomicU64, AtomicU64),
 }
 
 impl std::fmt::Debug for AppState {
@@ -106,8 +109,20 @@ impl AppState {
                 root_id,
                 url_key: url_key.into_bytes(),
                 access_tokens: Mutex::new(HashMap::new()),
+                grants: (AtomicU64::new(0), AtomicU64::new(0)),
             }),
         })
+    }
+
+    /// Counts a token grant that issued tokens (`refresh`: a refresh-token grant, else an authorization code).
+    pub fn count_grant(&self, refresh: bool) {
+        let counter = if refresh { &self.inner.grants.1 } else { &self.inner.grants.0 };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Token grants that issued tokens since start: (authorization codes, refresh tokens).
+    pub fn grants(&self) -> (u64, u64) {
+        (self.inner.grants.0.load(Ordering::Relaxed), self.inner.grants.1.load(Ordering::Relaxed))
     }
 
     /// The configuration.

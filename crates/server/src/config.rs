@@ -131,6 +131,9 @@ pub struct Config {
     /// Delete uploads never moved out of temp/ once older than this (`7d`, `12h`, `30m`, `90s`; `0` disables).
     #[arg(long, env = "ODU_TEMP_RETENTION", default_value = "7d", value_parser = parse_retention)]
     pub temp_retention: Duration,
+    /// Several processes sharing one account through PostgreSQL.
+    #[command(flatten)]
+    pub database: crate::config_database::DatabaseArgs,
 }
 
 /// A `--temp-retention` value: `0`, or a whole number followed by `d`, `h`, `m` or `s`.
@@ -191,6 +194,10 @@ impl Config {
         if self.admin_token.as_ref().is_some_and(|s| s.len() < 32) {
             return Err("--admin-token must be at least 32 bytes".into());
         }
+        if self.database.database_url.is_some() && self.mode() == Mode::Embedded {
+            return Err("--database-url shares a Microsoft account between processes: it needs --client-id".into());
+        }
+        self.database.settings()?;
         if self.jwt_leeway_secs > MAX_JWT_LEEWAY_SECS {
             return Err(format!("--jwt-leeway-secs may be at most {MAX_JWT_LEEWAY_SECS}"));
         }

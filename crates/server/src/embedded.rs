@@ -43,7 +43,7 @@ pub async fn spawn_emulator(config: &Config, client: ClientRegistration) -> Resu
 
 /// Connects the account: authorize URL -> 302 Location (code, state) -> code exchange.
 pub async fn connect_account(state: &AppState) -> Result<(), ApiError> {
-    let (url, _) = state.oauth().begin();
+    let (url, _) = state.oauth().begin().await?;
     let http = crate::graph::http_client();
     let response = http.get(url).send().await.map_err(|e| {
         tracing::error!(error = %e.without_url(), "identity server unreachable");

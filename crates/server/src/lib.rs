@@ -2,14 +2,21 @@
 //! and organises their files. Mount [`app`] in any axum application, with your own [`Authenticator`].
 
 pub mod config;
+pub mod config_database;
+pub mod database;
 pub mod embedded;
 pub mod error;
 pub mod graph;
+pub mod lease;
 pub mod limits;
+pub mod limits_pg;
 pub mod logsafe;
 pub mod names;
 pub mod oauth;
+pub mod oauth_settings;
+pub mod pending_logins;
 pub mod routes;
+pub mod sealing;
 pub mod sweep;
 pub mod token_file;
 pub mod tokens;
@@ -109,6 +116,7 @@ struct Inner {
     oauth: OAuthFlow,
     authenticator: Arc<dyn Authenticator>,
     limits: Arc<dyn LimitStore>,
+    lease: Arc<dyn lease::Lease>,
     http: reqwest::Client,
     /// (connection, app folder id, app folder path) once known; the mutex makes the lookup single-flight.
     approot: std::sync::RwLock<Option<(u64, Arc<AppRoot>)>>,
@@ -149,6 +157,27 @@ impl AppState {
         authenticator: Arc<dyn Authenticator>,
         limits: Arc<dyn LimitStore>,
     ) -> Result<AppState, String> {
+        Self::build(options, authenticator, limits, None)
+    }
+
+    /// [`AppState::new`] for one of several processes sharing `database`: the tokens, pending
+    /// logins and per-user session counters live there (call [`TokenManager::sync`] and
+    /// [`TokenManager::spawn_sync`] once the state is built).
+    pub fn with_database(
+        options: Options,
+        authenticator: Arc<dyn Authenticator>,
+        database: Arc<database::Database>,
+    ) -> Result<AppState, String> {
+        let limits = Arc::new(limits_pg::PgLimitStore::new(database.clone()));
+        Self::build(options, authenticator, limits, Some(database))
+    }
+
+    fn build(
+        options: Options,
+        authenticator: Arc<dyn Authenticator>,
+        limits: Arc<dyn LimitStore>,
+        database: Option<Arc<database::Database>>,
+    ) -> Result<AppState, String> {
         for folder in &options.folders {
             names::validate_folder(folder)?;
         }
@@ -156,12 +185,22 @@ impl AppState {
             return Err("the callback path must start with '/'".into());
         }
         let http = graph::http_client();
-        let tokens = Arc::new(TokenManager::new(
-            &options.oauth,
-            http.clone(),
-            options.token_file.clone(),
-            options.refresh_margin,
-        )?);
+        let lease: Arc<dyn lease::Lease> = match &database {
+            Some(db) => Arc::new(lease::PgLease::new(db.clone())),
+            None => Arc::new(lease::SingleProcess),
+        };
+        let tokens = Arc::new(match database {
+            Some(db) => TokenManager::shared(
+                &options.oauth,
+                http.clone(),
+                db,
+                options.token_file.clone(),
+                options.refresh_margin,
+            )?,
+            None => {
+                TokenManager::new(&options.oauth, http.clone(), options.token_file.clone(), options.refresh_margin)?
+            }
+        });
         let graph = GraphClient::new(http.clone(), &options.graph_url, tokens.clone());
         let folder_ids = options
             .folders
@@ -173,12 +212,19 @@ impl AppState {
             graph,
             authenticator,
             limits,
+            lease,
             http: http.clone(),
             approot: std::sync::RwLock::new(None),
             approot_lookup: tokio::sync::Mutex::new(()),
             folder_ids,
             options,
         })))
+    }
+
+    /// Who runs background jobs that must run on one process at a time (always this one without a
+    /// shared database).
+    pub fn lease(&self) -> &dyn lease::Lease {
+        &*self.0.lease
     }
 
     /// The options.

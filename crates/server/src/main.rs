@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 use onedrive_upload_server::config::Config;
-use onedrive_upload_server::{app, embedded, oauth, AppState, Mode};
+use onedrive_upload_server::{app, database, embedded, oauth, AppState, Mode};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -46,7 +46,17 @@ async fn run(config: Config) -> Result<(), String> {
         options.oauth.client_id = client.client_id;
         options.oauth.client_secret = Some(client.client_secret);
     }
-    let state = AppState::new(options, authenticator)?;
+    let (state, sync) = match config.database.settings()? {
+        Some(settings) => {
+            let db = std::sync::Arc::new(database::Database::connect(&settings).await?);
+            let state = AppState::with_database(options, authenticator, db)?;
+            state.tokens().sync().await.map_err(|e| format!("cannot read the account from the database: {e}"))?;
+            tracing::info!(account = state.tokens().status().as_str(), "sharing the account through the database");
+            let sync = state.tokens().spawn_sync();
+            (state, Some(sync))
+        }
+        None => (AppState::new(options, authenticator)?, None),
+    };
     if emulator.is_some() {
         embedded::connect_account(&state)
             .await
@@ -54,7 +64,7 @@ async fn run(config: Config) -> Result<(), String> {
         tracing::info!(emulator = emulator_url.as_deref().unwrap_or(""), "embedded OneDrive emulator connected");
     }
     // While the account is not connected, the log carries a one-time connect URL for the operator.
-    oauth::announce_connect_url(&state);
+    oauth::announce_connect_url(&state).await;
     let announcer = oauth::spawn_connect_announcer(state.clone());
     let sweeper = onedrive_upload_server::sweep::spawn(state.clone(), state.options().temp_retention);
     let router = app(state);
@@ -65,6 +75,9 @@ async fn run(config: Config) -> Result<(), String> {
     }
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())?;
     announcer.abort();
+    if let Some(sync) = sync {
+        sync.abort();
+    }
     tracing::info!("shutting down");
     if let Some(sweeper) = sweeper {
         sweeper.abort();

@@ -10,7 +10,6 @@
 //! (admin token) forgets the account so that another can be connected. Embedded mode runs
 //! [`OAuthFlow::begin`] and [`OAuthFlow::complete`] itself, without a browser.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use oauth2::{CsrfToken, PkceCodeChallenge, PkceCodeVerifier};
+use oauth2::{CsrfToken, PkceCodeChallenge};
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -54,38 +53,41 @@ impl std::fmt::Debug for AdminToken {
     }
 }
 
-/// How long a login may take between `/auth/login` and the callback.
-pub const STATE_TTL: Duration = Duration::from_secs(600);
-/// At most this many logins may be pending at once (older ones are dropped).
-const MAX_PENDING: usize = 256;
+pub use crate::pending_logins::STATE_TTL;
+use crate::pending_logins::{connect_codes, PendingLogins};
 /// Name of the cookie binding the login to the browser that started it.
 pub const STATE_COOKIE: &str = "odu_oauth_state";
-
-struct Pending {
-    verifier: PkceCodeVerifier,
-    created: Instant,
-}
 
 /// Pending logins, the live connect code, and the token manager they end in.
 pub struct OAuthFlow {
     tokens: Arc<TokenManager>,
-    pending: Mutex<HashMap<String, Pending>>,
+    pending: PendingLogins,
     /// Digest of the one live connect code, and when it was issued.
     connect: Mutex<Option<([u8; 32], Instant)>>,
 }
 
 impl OAuthFlow {
-    /// A flow storing its tokens in `tokens`.
+    /// A flow storing its tokens in `tokens`, its pending logins in memory or in the tokens' database.
     pub fn new(tokens: Arc<TokenManager>) -> Self {
-        OAuthFlow { tokens, pending: Mutex::new(HashMap::new()), connect: Mutex::new(None) }
+        let pending = match tokens.database() {
+            Some(db) => PendingLogins::Database(db.clone()),
+            None => PendingLogins::memory(),
+        };
+        OAuthFlow { tokens, pending, connect: Mutex::new(None) }
     }
 
     /// Issues a fresh connect code (the previous one stops working): give it to the operator only.
+    /// With a shared database only [`announce_connect_url`]'s codes count: it records them there.
     pub fn issue_connect_code(&self) -> String {
+        self.issue().0
+    }
+
+    /// [`OAuthFlow::issue_connect_code`], with the new code's digest and the one it replaced.
+    fn issue(&self) -> (String, [u8; 32], Option<[u8; 32]>) {
         let code = hex::encode(rand::random::<[u8; 24]>());
-        *self.connect.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((Sha256::digest(code.as_bytes()).into(), Instant::now()));
-        code
+        let digest: [u8; 32] = Sha256::digest(code.as_bytes()).into();
+        let previous = self.connect.lock().unwrap_or_else(|e| e.into_inner()).replace((digest, Instant::now()));
+        (code, digest, previous.map(|(d, _)| d))
     }
 
     /// Whether a connect code is issued and not yet used nor expired.
@@ -93,20 +95,28 @@ impl OAuthFlow {
         matches!(&*self.connect.lock().unwrap_or_else(|e| e.into_inner()), Some((_, at)) if at.elapsed() < CONNECT_TTL)
     }
 
-    /// Consumes the connect code if `presented` is it and it is fresh.
-    fn take_connect_code(&self, presented: &str) -> bool {
+    /// Consumes the connect code if `presented` is it and it is fresh (this process's, or with a
+    /// shared database any process's).
+    async fn take_connect_code(&self, presented: &str) -> Result<bool, ApiError> {
         let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
-        let mut connect = self.connect.lock().unwrap_or_else(|e| e.into_inner());
-        let ok = matches!(&*connect, Some((d, at)) if at.elapsed() < CONNECT_TTL
-            && d.iter().zip(digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
-        if ok {
-            *connect = None;
+        let local = {
+            let mut connect = self.connect.lock().unwrap_or_else(|e| e.into_inner());
+            let ok = matches!(&*connect, Some((d, at)) if at.elapsed() < CONNECT_TTL
+                && d.iter().zip(digest.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0);
+            if ok {
+                *connect = None;
+            }
+            ok
+        };
+        match self.tokens.database() {
+            // The database decides: a code is valid on every process, once.
+            Some(db) => connect_codes::take(db, &digest).await,
+            None => Ok(local),
         }
-        ok
     }
 
     /// Starts a login: returns the authorize URL and the `state` it carries.
-    pub fn begin(&self) -> (url::Url, String) {
+    pub async fn begin(&self) -> Result<(url::Url, String), ApiError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = self
             .tokens
@@ -116,31 +126,25 @@ impl OAuthFlow {
             .add_extra_param("response_mode", "query")
             .set_pkce_challenge(challenge)
             .url();
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        pending.retain(|_, p| p.created.elapsed() < STATE_TTL);
-        if pending.len() >= MAX_PENDING {
-            if let Some(oldest) = pending.iter().min_by_key(|(_, p)| p.created).map(|(k, _)| k.clone()) {
-                pending.remove(&oldest);
-            }
-        }
-        pending.insert(state.secret().clone(), Pending { verifier, created: Instant::now() });
-        (url, state.secret().clone())
+        self.pending.put(state.secret(), verifier).await?;
+        Ok((url, state.secret().clone()))
     }
 
     /// Finishes a login: the `state` must be pending (it is consumed) and fresh; then the code is redeemed.
     pub async fn complete(&self, code: &str, state: &str) -> Result<(), ApiError> {
-        let pending = self.pending.lock().unwrap_or_else(|e| e.into_inner()).remove(state);
-        let pending = match pending {
-            Some(p) if p.created.elapsed() < STATE_TTL => p,
-            _ => {
-                return Err(ApiError::bad_request(
-                    "invalid_state",
-                    "unknown or expired login state; start again at /auth/login",
-                ))
-            }
+        let Some(verifier) = self.pending.take(state).await? else {
+            return Err(ApiError::bad_request(
+                "invalid_state",
+                "unknown or expired login state; start again at /auth/login",
+            ));
         };
-        self.tokens.exchange_code(code.to_owned(), pending.verifier).await?;
+        self.tokens.exchange_code(code.to_owned(), verifier).await?;
         *self.connect.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if let Some(db) = self.tokens.database() {
+            if let Err(e) = connect_codes::clear(db).await {
+                tracing::warn!(error = %e, "could not clear the shared connect codes");
+            }
+        }
         Ok(())
     }
 }
@@ -153,11 +157,19 @@ pub fn connect_url(redirect_uri: &str, code: &str) -> String {
 }
 
 /// Logs a fresh connect URL when the account is not connected and no live one was logged; `true` if it did.
-pub fn announce_connect_url(state: &AppState) -> bool {
+/// With a shared database the code is recorded there first, so that every process accepts it.
+pub async fn announce_connect_url(state: &AppState) -> bool {
     if state.tokens().status() == AccountStatus::Connected || state.oauth().has_live_connect_code() {
         return false;
     }
-    let code = state.oauth().issue_connect_code();
+    let (code, digest, previous) = state.oauth().issue();
+    if let Some(db) = state.tokens().database() {
+        if let Err(e) = connect_codes::replace(db, previous, digest).await {
+            tracing::warn!(error = %e, "could not record a connect code in the database; trying again");
+            *state.oauth().connect.lock().unwrap_or_else(|e| e.into_inner()) = None;
+            return false;
+        }
+    }
     let url = connect_url(&state.options().oauth.redirect_uri, &code);
     tracing::warn!(
         connect_url = %url,
@@ -174,7 +186,7 @@ pub fn spawn_connect_announcer(state: AppState) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            announce_connect_url(&state);
+            announce_connect_url(&state).await;
         }
     })
 }
@@ -199,7 +211,10 @@ pub async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Result<Response, ApiError> {
     let operator = has_admin_token(&state, &headers)
-        || query.connect.as_deref().is_some_and(|code| state.oauth().take_connect_code(code));
+        || match query.connect.as_deref() {
+            Some(code) => state.oauth().take_connect_code(code).await?,
+            None => false,
+        };
     if !operator {
         return Err(ApiError::Unauthenticated(
             "only the operator connects the OneDrive account: open the one-time connect URL from the server log, \
@@ -212,7 +227,7 @@ pub async fn login(
             "the OneDrive account is already connected; to switch accounts, POST /auth/disconnect first".into(),
         ));
     }
-    let (url, csrf) = state.oauth().begin();
+    let (url, csrf) = state.oauth().begin().await?;
     let cookie = format!("{STATE_COOKIE}={csrf}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax", STATE_TTL.as_secs());
     Ok((
         StatusCode::FOUND,
@@ -304,6 +319,7 @@ pub async fn callback(
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use oauth2::PkceCodeVerifier;
 
     #[test]
     fn cookie_parsing() {
@@ -339,15 +355,15 @@ mod tests {
         assert!(!flow.has_live_connect_code());
         let old = flow.issue_connect_code();
         let code = flow.issue_connect_code();
-        assert!(!flow.take_connect_code(&old), "a new code replaces the old one");
-        assert!(flow.take_connect_code(&code));
-        assert!(!flow.take_connect_code(&code), "single use");
+        assert!(!flow.take_connect_code(&old).await.unwrap(), "a new code replaces the old one");
+        assert!(flow.take_connect_code(&code).await.unwrap());
+        assert!(!flow.take_connect_code(&code).await.unwrap(), "single use");
         let code = flow.issue_connect_code();
         let issued = Instant::now().checked_sub(CONNECT_TTL + Duration::from_secs(1));
         if let Some(issued) = issued {
             flow.connect.lock().unwrap().as_mut().unwrap().1 = issued;
             assert!(!flow.has_live_connect_code());
-            assert!(!flow.take_connect_code(&code), "expired");
+            assert!(!flow.take_connect_code(&code).await.unwrap(), "expired");
         }
     }
 

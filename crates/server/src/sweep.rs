@@ -1,8 +1,10 @@
 //! The temp retention sweep: what was uploaded but never moved out of `temp/` is deleted once it
 //! is older than `--temp-retention` (per-upload folders with their file, and loose files).
 //!
-//! Safe to run on several server processes at once: an entry another process removed first
-//! answers 404, which counts as removed; nothing else is touched.
+//! With several server processes sharing a database, one process at a time sweeps: each asks for
+//! the `temp-retention` lease every period and sweeps only when granted. A sweep that overlaps
+//! another anyway (a lease that expired mid-sweep) is still safe: an entry another process removed
+//! first answers 404, which counts as removed; nothing else is touched.
 
 use std::time::Duration;
 
@@ -14,6 +16,9 @@ use crate::AppState;
 
 /// How often the background task sweeps (at most; more often for a short retention).
 const EVERY: Duration = Duration::from_secs(3600);
+
+/// The name of the sweep's lease.
+pub const LEASE: &str = "temp-retention";
 
 /// When an entry last changed (Unix ms): `lastModifiedDateTime`, else `createdDateTime`.
 fn changed_ms(item: &DriveItem) -> Option<i64> {
@@ -51,7 +56,8 @@ pub async fn sweep_temp(state: &AppState, now_ms: i64, retention: Duration) -> R
 }
 
 /// Starts the background sweep (once at start, then every hour, or every quarter of a shorter
-/// retention); `None` when `retention` is zero (disabled). Aborting the handle stops it.
+/// retention), on the process holding the `temp-retention` lease of [`AppState::lease`] for that
+/// period; `None` when `retention` is zero (disabled). Aborting the handle stops it.
 pub fn spawn(state: AppState, retention: Duration) -> Option<tokio::task::JoinHandle<()>> {
     if retention.is_zero() {
         return None;
@@ -62,6 +68,18 @@ pub fn spawn(state: AppState, retention: Duration) -> Option<tokio::task::JoinHa
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // Held for most of a period, so that the next period's request finds it expired.
+            match state.lease().try_acquire(LEASE, every.mul_f64(0.9)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!("temp retention: another process sweeps this period");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "temp retention: could not ask for the lease; skipping this period");
+                    continue;
+                }
+            }
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

@@ -10,91 +10,25 @@
 //! served from memory, the write is retried with backoff, and [`TokenManager::degraded`]
 //! says why meanwhile (`/healthz`). The file is only removed on `invalid_grant` or when the
 //! operator disconnects the account.
+//!
+//! With a shared database ([`TokenManager::shared`]) several processes hold one account: the
+//! tokens live sealed in the database's account row, and a refresh locks that row so that one
+//! process refreshes while the others wait and then take the new token (see `tokens_shared.rs`).
+//! The access token stays cached in memory: no query while it is valid.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::database::Database;
 use crate::error::ApiError;
+pub use crate::oauth_settings::{AccountStatus, OAuthClient, OAuthSettings};
 use crate::token_file::Persister;
 pub use crate::token_file::{create_private_dir, write_private, PERSIST_RETRY_FIRST, PERSIST_RETRY_MAX};
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
-use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, EndpointNotSet, EndpointSet, PkceCodeVerifier,
-    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
-};
+use oauth2::basic::{BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{AuthorizationCode, PkceCodeVerifier, RefreshToken, RequestTokenError, Scope, TokenResponse};
 use serde::{Deserialize, Serialize};
-
-/// The oauth2 client with its authorize and token endpoints set.
-pub type OAuthClient = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
-
-/// Where and as whom the server signs in to the identity platform.
-#[derive(Clone)]
-pub struct OAuthSettings {
-    /// Application (client) id.
-    pub client_id: String,
-    /// Client secret (confidential web app); `None` for a public client relying on PKCE only.
-    pub client_secret: Option<String>,
-    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize` or the emulator's.
-    pub authorize_url: String,
-    /// `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token` or the emulator's.
-    pub token_url: String,
-    /// The callback URL registered for the app (ends with the callback path).
-    pub redirect_uri: String,
-    /// Scopes, e.g. `offline_access`, `Files.ReadWrite.All`.
-    pub scopes: Vec<String>,
-}
-
-impl std::fmt::Debug for OAuthSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OAuthSettings")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
-            .field("authorize_url", &self.authorize_url)
-            .field("token_url", &self.token_url)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("scopes", &self.scopes)
-            .finish()
-    }
-}
-
-impl OAuthSettings {
-    /// Builds the oauth2 client (secret sent in the form body, as Microsoft documents it).
-    pub fn client(&self) -> Result<OAuthClient, String> {
-        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
-            .set_auth_uri(AuthUrl::new(self.authorize_url.clone()).map_err(|e| format!("authorize URL: {e}"))?)
-            .set_token_uri(TokenUrl::new(self.token_url.clone()).map_err(|e| format!("token URL: {e}"))?)
-            .set_redirect_uri(RedirectUrl::new(self.redirect_uri.clone()).map_err(|e| format!("redirect URI: {e}"))?)
-            .set_auth_type(AuthType::RequestBody);
-        if let Some(secret) = &self.client_secret {
-            client = client.set_client_secret(ClientSecret::new(secret.clone()));
-        }
-        Ok(client)
-    }
-}
-
-/// What the server knows about the account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountStatus {
-    /// No tokens yet: an operator must visit `/auth/login`.
-    NotConnected,
-    /// Tokens held.
-    Connected,
-    /// The identity platform refused the refresh token (`invalid_grant`): reconnect.
-    Disconnected,
-}
-
-impl AccountStatus {
-    /// `not_connected`, `connected` or `disconnected`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::NotConnected => "not_connected",
-            AccountStatus::Connected => "connected",
-            AccountStatus::Disconnected => "disconnected",
-        }
-    }
-}
 
 /// The token file's content.
 #[derive(Clone, Serialize, Deserialize)]
@@ -109,6 +43,17 @@ struct Stored {
 }
 
 impl Stored {
+    /// The tokens of an identity-platform answer; the previous refresh token when it sent none.
+    fn from_answer(answer: &BasicTokenResponse, previous_refresh: Option<String>) -> Stored {
+        let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3600)).as_secs();
+        Stored {
+            access_token: answer.access_token().secret().clone(),
+            refresh_token: answer.refresh_token().map(|r| r.secret().clone()).or(previous_refresh),
+            expires_at: now_secs() + lifetime,
+            obtained_at: now_secs(),
+        }
+    }
+
     /// Still usable without refreshing: before `expires_at - margin`, the margin capped at half the lifetime.
     fn fresh(&self, margin: Duration) -> bool {
         let lifetime = self.expires_at.saturating_sub(self.obtained_at);
@@ -134,7 +79,16 @@ pub struct TokenManager {
     refresh_lock: tokio::sync::Mutex<()>,
     refreshes: AtomicU64,
     connections: AtomicU64,
+    /// The shared database holding the tokens instead of the file, if any.
+    database: Option<Arc<Database>>,
+    /// The account row's generation last seen (-1: none yet).
+    generation: AtomicI64,
+    /// Why the database lags behind the tokens in memory, while it does.
+    database_failure: Mutex<Option<String>>,
 }
+
+#[path = "tokens_shared.rs"]
+mod shared;
 
 fn now_secs() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
@@ -168,7 +122,30 @@ impl TokenManager {
             refresh_lock: tokio::sync::Mutex::new(()),
             refreshes: AtomicU64::new(0),
             connections: AtomicU64::new(0),
+            database: None,
+            generation: AtomicI64::new(-1),
+            database_failure: Mutex::new(None),
         })
+    }
+
+    /// A manager whose tokens live in `database`, shared with other server processes (nothing is
+    /// loaded yet: call [`TokenManager::sync`]). `file` is only reported, never written.
+    pub fn shared(
+        settings: &OAuthSettings,
+        http: reqwest::Client,
+        database: Arc<Database>,
+        file: PathBuf,
+        margin: Duration,
+    ) -> Result<Self, String> {
+        let mut manager = Self::new(settings, http, file, margin)?;
+        manager.state = RwLock::new(State::NotConnected);
+        manager.database = Some(database);
+        Ok(manager)
+    }
+
+    /// The shared database, if the tokens live there.
+    pub fn database(&self) -> Option<&Arc<Database>> {
+        self.database.as_ref()
     }
 
     /// The oauth2 client (for building authorize URLs).
@@ -188,14 +165,24 @@ impl TokenManager {
 
     /// Why the server is degraded (the token file lags behind the tokens in memory), if it is.
     pub fn degraded(&self) -> Option<String> {
+        if self.database.is_some() {
+            return self.database_failure.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        }
         self.persister.failure()
     }
 
     /// The operator disconnects the account: tokens forgotten, token file removed.
     pub async fn disconnect(&self) {
         let _guard = self.refresh_lock.lock().await;
+        if let Some(db) = &self.database {
+            if let Err(e) = self.disconnect_shared(db).await {
+                tracing::error!(error = %e, "could not record the disconnection in the database");
+            }
+        }
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = State::NotConnected;
-        self.persister.save(None).await;
+        if self.database.is_none() {
+            self.persister.save(None).await;
+        }
         tracing::info!("OneDrive account disconnected by the operator");
     }
 
@@ -217,6 +204,8 @@ impl TokenManager {
         match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
             State::Connected(t) if t.fresh(self.margin) => Ok(Some(t.access_token.clone())),
             State::Connected(_) => Ok(None),
+            // Another process may have connected the account since.
+            State::NotConnected | State::Disconnected if self.database.is_some() => Ok(None),
             State::NotConnected | State::Disconnected => Err(ApiError::AccountDisconnected),
         }
     }
@@ -229,6 +218,9 @@ impl TokenManager {
         let _guard = self.refresh_lock.lock().await;
         if let Some(token) = self.fresh()? {
             return Ok(token);
+        }
+        if let Some(db) = &self.database {
+            return self.refresh_shared(db).await;
         }
         let current = match &*self.state.read().unwrap_or_else(|e| e.into_inner()) {
             State::Connected(t) => Some(t.clone()),
@@ -287,6 +279,9 @@ impl TokenManager {
     /// Redeems an authorization code (with its PKCE verifier) and stores the tokens.
     pub async fn exchange_code(&self, code: String, verifier: PkceCodeVerifier) -> Result<(), ApiError> {
         let _guard = self.refresh_lock.lock().await;
+        if let Some(db) = &self.database {
+            return self.exchange_code_shared(db, code, verifier).await;
+        }
         let answer = self
             .client
             .exchange_code(AuthorizationCode::new(code))
@@ -331,7 +326,10 @@ impl TokenManager {
     /// `invalid_grant`: the refresh token is dead, and so is the token file.
     async fn set_disconnected(&self) {
         *self.state.write().unwrap_or_else(|e| e.into_inner()) = State::Disconnected;
-        self.persister.save(None).await;
+        // With a database, the caller records it in the row it holds locked.
+        if self.database.is_none() {
+            self.persister.save(None).await;
+        }
     }
 
     async fn store(&self, answer: &BasicTokenResponse) -> Result<String, ApiError> {
@@ -339,13 +337,7 @@ impl TokenManager {
             State::Connected(t) => t.refresh_token.clone(),
             _ => None,
         };
-        let lifetime = answer.expires_in().unwrap_or(Duration::from_secs(3600)).as_secs();
-        let stored = Stored {
-            access_token: answer.access_token().secret().clone(),
-            refresh_token: answer.refresh_token().map(|r| r.secret().clone()).or(previous_refresh),
-            expires_at: now_secs() + lifetime,
-            obtained_at: now_secs(),
-        };
+        let stored = Stored::from_answer(answer, previous_refresh);
         let json = serde_json::to_vec(&stored).map_err(|e| ApiError::Internal(format!("serialize tokens: {e}")))?;
         let token = stored.access_token.clone();
         // Memory first: the rotated refresh token is the only valid one, whatever the disk says.

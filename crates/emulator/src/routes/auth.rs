@@ -136,8 +136,16 @@ pub async fn token(
         }
     }
     let scope = match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => redeem_code(&state, &client, &form).await?,
-        Some("refresh_token") => redeem_refresh(&state, &client, &form).await?,
+        Some("authorization_code") => {
+            let scope = redeem_code(&state, &client, &form).await?;
+            state.count_grant(false);
+            scope
+        }
+        Some("refresh_token") => {
+            let scope = redeem_refresh(&state, &client, &form).await?;
+            state.count_grant(true);
+            scope
+        }
         Some("client_credentials") => client_credentials(&client, &form)?,
         Some(other) => {
             return Err(bad(

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/_emulator/faults", post(add_fault).delete(clear_faults))
         .route("/_emulator/sessions", get(list_sessions))
+        .route("/_emulator/stats", get(stats))
         .route("/_emulator/items/{id}/content", get(item_content))
 }
 
@@ -27,6 +28,13 @@ async fn add_fault(State(state): State<AppState>, body: axum::body::Body) -> Res
         read_json(body).await?.ok_or_else(|| EmulatorError::invalid_request("A fault description is required."))?;
     state.faults().add(&spec).map_err(EmulatorError::invalid_request)?;
     Ok((StatusCode::CREATED, Json(json!({ "id": crate::util::random_token(9) }))).into_response())
+}
+
+/// `GET /_emulator/stats`: token grants served since start (refresh grants counted once each, so a
+/// test can check that several servers sharing an account refreshed it exactly once).
+async fn stats(State(state): State<AppState>) -> Json<Value> {
+    let (codes, refreshes) = state.grants();
+    Json(json!({ "grants": { "authorization_code": codes, "refresh_token": refreshes } }))
 }
 
 async fn clear_faults(State(state): State<AppState>) -> StatusCode {

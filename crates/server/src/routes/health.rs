@@ -9,7 +9,8 @@ use crate::AppState;
 
 /// Always 200 while the process serves. `status` is `ok`, or `degraded` with a `reason` (the token
 /// file cannot be written: the tokens live in memory only); `account` says `connected`,
-/// `not_connected` or `disconnected` (then `action` tells the operator how to connect it).
+/// `not_connected` or `disconnected` (then `action` tells the operator how to connect it). With a
+/// shared database, `database_queries` counts the statements this process sent for requests.
 pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
     let status = state.tokens().status();
     let degraded = state.tokens().degraded();
@@ -18,6 +19,11 @@ pub async fn healthz(State(state): State<AppState>) -> Json<Value> {
         "mode": state.options().mode.as_str(),
         "account": status.as_str(),
     });
+    if let Some(db) = state.tokens().database() {
+        // Statements this process sent to the shared database since start (none per request
+        // while the access token is valid).
+        body["database_queries"] = json!(db.queries());
+    }
     if let Some(reason) = degraded {
         body["reason"] = json!(reason);
     }

@@ -91,6 +91,11 @@ pub fn microsoft_args(emulator: &str, data: &std::path::Path) -> Vec<String> {
 impl Server {
     /// Starts `BIN args...` (through `sh` with `umask 000` when `open_umask`) and waits for its ready line.
     pub fn start(args: &[String], open_umask: bool) -> Server {
+        Self::start_with_env(args, open_umask, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables.
+    pub fn start_with_env(args: &[String], open_umask: bool, env: &[(&str, &str)]) -> Server {
         let mut command = if open_umask {
             let mut c = Command::new("sh");
             c.args(["-c", "umask 000 && exec \"$0\" \"$@\"", BIN]);
@@ -100,8 +105,9 @@ impl Server {
         };
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
-        let child =
-            ListeningChild::spawn_with(command.args(args).env("RUST_LOG", "info").stderr(Stdio::piped()), |c| {
+        let child = ListeningChild::spawn_with(
+            command.args(args).envs(env.iter().copied()).env("RUST_LOG", "info").stderr(Stdio::piped()),
+            |c| {
                 let stderr = c.stderr.take().unwrap();
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stderr);
@@ -111,7 +117,8 @@ impl Server {
                         line.clear();
                     }
                 });
-            });
+            },
+        );
         let base = child.url.clone();
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Server { child, base, log, http }
