@@ -223,7 +223,8 @@ impl Options {
 /// A whole-number option: a non-negative safe integer (`Number.isSafeInteger`, what serde-wasm-bindgen
 /// accepted as `u64` for a number), else `invalid-option` naming it with the static reason `why`.
 // wasm-size: read through js-sys, not serde-wasm-bindgen: serde's type-error message formats the
-// rejected value, which links `<f64 as Display>` (13.9 KB of code); -N B gzipped wasm (see BENCHMARKS.md).
+// rejected value, which links `<f64 as Display>` (13.9 KB of code): -14,916 B gzipped wasm, -880 B js
+// (59,362 -> 44,446 and 7,096 -> 6,216 B).
 fn whole(name: &str, v: &JsValue, why: &str) -> Result<u64, JsValue> {
     match v.as_f64() {
         Some(n) if n >= 0.0 && Number::is_safe_integer(v) => Ok(n as u64),
