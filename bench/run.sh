@@ -3,7 +3,7 @@
 #
 #   ./bench/run.sh [--size-mib 256|1024] [--runs 5] [--chunk-mib 10] [--ttfb-runs 3]
 #                  [--only browser,sizes,native,load,nocdp] [--uploaders wasm,xhr,...] [--skip-build]
-#                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr]
+#                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr] [--ingest-rate-mbps 20]
 #
 # Phases (all by default):
 #   browser  one headless-Chromium session (Debian's /usr/bin/chromium via playwright-core) against
@@ -19,6 +19,9 @@
 #   nocdp    (only when named) the uploads again in a Chromium with no DevTools client attached
 #            (bench/nocdp.mjs): under playwright (CDP, Network domain on) bytes request bodies are 10x slower.
 #
+# --ingest-rate-mbps N: the embedded emulator reads upload bodies at most N MB/s (all uploads together),
+# like a real network instead of loopback (browser and nocdp phases; the load phase is unaffected).
+#
 # Everything it starts (server, browser) is stopped on exit. Results: bench/results/<UTC time>/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,7 +30,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 SIZE_MIB=256 RUNS=5 CHUNK_MIB=10 TTFB_RUNS=3 ONLY=browser,sizes,native,load UPLOADERS="" SKIP_BUILD=0
-LOAD_SECONDS=10 BREAKDOWN=0 HEAP_PROFILE=""
+LOAD_SECONDS=10 BREAKDOWN=0 HEAP_PROFILE="" INGEST_RATE_MBPS=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mib) SIZE_MIB=$2; shift 2 ;;
@@ -40,7 +43,8 @@ while [ $# -gt 0 ]; do
     --load-seconds) LOAD_SECONDS=$2; shift 2 ;;
     --breakdown) BREAKDOWN=1; shift ;;
     --heap-profile) HEAP_PROFILE=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --ingest-rate-mbps) INGEST_RATE_MBPS=$2; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +52,7 @@ has() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 log() { printf '[bench] %s\n' "$*" >&2; }
 
 RES="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-${SIZE_MIB}MiB"
+[ "$INGEST_RATE_MBPS" = 0 ] || RES="$RES-${INGEST_RATE_MBPS}MBps"
 mkdir -p "$RES"
 # The emulator's storage on tmpfs when there is one: disk writeback is not what is measured.
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then DATA=$(mktemp -d /dev/shm/odu-bench-data.XXXXXX); else DATA=$(mktemp -d /tmp/odu-bench-data.XXXXXX); fi
@@ -96,12 +101,12 @@ if [ "$SKIP_BUILD" = 0 ]; then
     --minify --outfile=bench/www/graph-sdk.js --log-level=warning
 fi
 
-start_server() { # $1 = emulator latency (ms)
+start_server() { # $1 = emulator latency (ms), $2 = emulator ingest rate (MB/s, 0 = unlimited)
   local out="$RES/server-$1.out"
   # One bench user creates thousands of sessions: the per-user session limits are off here.
   RUST_LOG=${RUST_LOG:-warn} "$SERVER_BIN" --listen 127.0.0.1:0 --dev --emulator-fault-injection \
     --sessions-per-minute 0 --max-live-sessions 0 \
-    --data-dir "$DATA/$1" --www bench/www --pkg "$PKG" --emulator-latency-ms "$1" >"$out" 2>"$RES/server-$1.err" &
+    --data-dir "$DATA/$1" --www bench/www --pkg "$PKG" --emulator-latency-ms "$1" --emulator-ingest-rate-mbps "${2:-0}" >"$out" 2>"$RES/server-$1.err" &
   SERVER_PID=$!
   URL=""
   for _ in $(seq 1 300); do
@@ -120,12 +125,13 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
   echo "nproc: $(nproc); cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1); mem: $(free -g | awk '/^Mem/{print $2}') GiB"
   echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
   echo "node: $(node --version); rustc: $(rustc --version)"
-  echo "command: bench/run.sh --size-mib $SIZE_MIB --runs $RUNS --chunk-mib $CHUNK_MIB --only $ONLY ${UPLOADERS:+--uploaders $UPLOADERS}"
+  echo "command: bench/run.sh --size-mib $SIZE_MIB --runs $RUNS --chunk-mib $CHUNK_MIB --only $ONLY ${UPLOADERS:+--uploaders $UPLOADERS} --ingest-rate-mbps $INGEST_RATE_MBPS"
+  echo "load: $(uptime)"
 } | tee "$RES/machine.txt" >&2
 
 # ------------------------------------------------------------------ browser
 if has browser; then
-  start_server 0
+  start_server 0 "$INGEST_RATE_MBPS"
   log "server $URL (pid $SERVER_PID); browser session: ${SIZE_MIB} MiB x $RUNS runs"
   node bench/bench.mjs --server "$URL" --server-pid "$SERVER_PID" --size-mib "$SIZE_MIB" --runs "$RUNS" \
     --chunk-mib "$CHUNK_MIB" --ttfb-runs "$TTFB_RUNS" --qxh --read-demo --out "$RES/browser.json" \
@@ -136,7 +142,7 @@ fi
 # ------------------------------------------------------------------ nocdp (opt-in)
 # The same uploads in a Chromium that no DevTools client is attached to (bench/nocdp.mjs).
 if has nocdp; then
-  start_server 0
+  start_server 0 "$INGEST_RATE_MBPS"
   log "server $URL (pid $SERVER_PID); Chromium without DevTools: ${SIZE_MIB} MiB x $RUNS runs"
   node bench/nocdp.mjs --server "$URL" --size-mib "$SIZE_MIB" --runs "$RUNS" --chunk-mib "$CHUNK_MIB" \
     ${UPLOADERS:+--only "$UPLOADERS"} 2>&1 | tee "$RES/nocdp.md"

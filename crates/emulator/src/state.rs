@@ -9,6 +9,7 @@ use crate::store::blobs::Blobs;
 use crate::store::sessions::{self, SessionState};
 use crate::store::{db, items, Db};
 use crate::upload::live::LiveSession;
+use crate::upload::rate::IngestRate;
 use crate::util::{now_ms, random_token};
 use onedrive_upload_core::QuickXorHash;
 use std::collections::{HashMap, HashSet};
@@ -30,6 +31,7 @@ struct Inner {
     root_id: String,
     url_key: Vec<u8>,
     access_tokens: Mutex<HashMap<String, i64>>,
+    ingest_rate: Option<Arc<IngestRate>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -97,7 +99,6 @@ impl AppState {
         blobs.remove_orphan_parts(&keep)?;
         Ok(AppState {
             inner: Arc::new(Inner {
-                config,
                 db,
                 blobs,
                 sessions: RwLock::new(live),
@@ -106,6 +107,8 @@ impl AppState {
                 root_id,
                 url_key: url_key.into_bytes(),
                 access_tokens: Mutex::new(HashMap::new()),
+                ingest_rate: config.ingest_rate.map(IngestRate::new),
+                config,
             }),
         })
     }
@@ -113,6 +116,14 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &EmulatorConfig {
         &self.inner.config
+    }
+
+    /// An upload body, read at the configured ingest rate (unchanged without one).
+    pub fn rate_limited(&self, body: axum::body::Body) -> axum::body::Body {
+        match &self.inner.ingest_rate {
+            Some(rate) => rate.limit(body),
+            None => body,
+        }
     }
 
     /// The metadata database.
