@@ -32,6 +32,10 @@ pub struct FakeState {
     pub revoked: AtomicBool,
     pub token_delay_ms: AtomicU64,
     pub graph_delay_ms: AtomicU64,
+    /// Graph requests whose path contains this text are held this many ms (one slow upstream answer).
+    pub slow_path: Mutex<Option<(String, u64)>>,
+    /// Requests held by `slow_path` so far.
+    pub slow_started: AtomicU64,
     codes: Mutex<HashMap<String, String>>,
     access: Mutex<HashSet<String>>,
     refresh: Mutex<HashSet<String>>,
@@ -165,6 +169,11 @@ async fn handle(State(state): State<Arc<FakeState>>, request: Request) -> Respon
     let delay = state.graph_delay_ms.load(Ordering::SeqCst);
     if delay > 0 {
         tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let slow = state.slow_path.lock().unwrap().clone();
+    if let Some((_, ms)) = slow.filter(|(needle, _)| path.contains(needle.as_str())) {
+        state.slow_started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let mut items = state.items.lock().unwrap();
     let method = parts.method.clone();
