@@ -15,7 +15,8 @@
 #            by esbuild --bundle --minify; with --breakdown, wasm code size by crate and largest functions.
 #   native   the crates' own examples, when present: core quickxor_bench, emulator ingest_bench,
 #            server session_bench.
-#   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms.
+#   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms, and
+#            the same load straight to the embedded emulator's createUploadSession: p99 and CPU the server adds.
 #   nocdp    (only when named) the uploads again in a Chromium with no DevTools client attached
 #            (bench/nocdp.mjs): under playwright (CDP, Network domain on) bytes request bodies are 10x slower.
 #
@@ -191,29 +192,56 @@ fi
 # ------------------------------------------------------------------ load
 # utime + stime of a process and its threads, in clock ticks (100 per second).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Each cell runs wrk twice against the same server process: through the server (POST /api/cloud/file)
+# and straight to its embedded emulator's createUploadSession (Graph token), same clients and L.
+# "server-only CPU" = CPU per request through the server minus CPU per request straight to the
+# emulator (the process holds both); "p99 added" = p99 through the server minus p99 straight.
+emulator_graph_token() { # $1 = server URL: a Graph token of the embedded emulator (dev client, code flow)
+  local emu redirect loc code
+  emu=$(curl -fsS "$1/dev/info" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).emulator))')
+  redirect="http://127.0.0.1:9/bench"
+  loc=$(curl -sS -o /dev/null -w '%{redirect_url}' -G "$emu/common/oauth2/v2.0/authorize" --data-urlencode client_id=onedrive-upload-dev \
+    --data-urlencode response_type=code --data-urlencode "redirect_uri=$redirect" --data-urlencode "scope=Files.ReadWrite.AppFolder offline_access")
+  code=$(node -e 'console.log(new URL(process.argv[1]).searchParams.get("code")||"")' "$loc")
+  curl -fsS "$emu/common/oauth2/v2.0/token" --data-urlencode grant_type=authorization_code --data-urlencode client_id=onedrive-upload-dev \
+    --data-urlencode client_secret=dev-secret --data-urlencode "code=$code" --data-urlencode "redirect_uri=$redirect" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).access_token))'
+}
+wrk_cell() { # $1 = target (server|emulator), $2 = clients, $3 = URL, $4 = token; prints "ticks json"
+  local t=2 cpu0 cpu1 line
+  [ "$2" = 1 ] && t=1
+  cpu0=$(cpu_ticks "$SERVER_PID")
+  line=$(ODU_TARGET=$1 ODU_TOKEN=$4 wrk -t"$t" -c"$2" -d"${LOAD_SECONDS}s" --timeout 30s -s bench/wrk-session.lua "$3" | tail -n1)
+  cpu1=$(cpu_ticks "$SERVER_PID")
+  echo "$((cpu1 - cpu0)) $line"
+}
 if has load; then
   command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk"; exit 1; }
   {
-    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | server CPU ms/request |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | CPU ms/request (process) | straight to emulator: requests/s | p99 ms | CPU ms/request | p99 added ms | server-only CPU ms/request | load average |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
   } >"$RES/load.md"
   for lat in 0 100; do
     start_server "$lat"
     ODU_TOKEN=$(curl -fsS "$URL/dev/token?user=bench" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
-    export ODU_TOKEN
+    GRAPH_TOKEN=$(emulator_graph_token "$URL")
+    EMULATOR_URL=$(curl -fsS "$URL/dev/info" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).emulator))')
     # Warm-up (connection pool to the emulator, token, SQLite pages).
-    wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$URL/api/cloud/file" >/dev/null
+    ODU_TOKEN=$ODU_TOKEN wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$URL/api/cloud/file" >/dev/null
+    ODU_TARGET=emulator ODU_TOKEN=$GRAPH_TOKEN wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$EMULATOR_URL" >/dev/null
     for c in 1 100 1000; do
-      t=2; [ "$c" = 1 ] && t=1
-      log "wrk -t$t -c$c -d${LOAD_SECONDS}s latency=${lat}ms"
-      cpu0=$(cpu_ticks "$SERVER_PID")
-      line=$(wrk -t"$t" -c"$c" -d"${LOAD_SECONDS}s" --timeout 30s -s bench/wrk-session.lua "$URL/api/cloud/file" | tail -n1)
-      cpu1=$(cpu_ticks "$SERVER_PID")
-      echo "$lat $c $line" >>"$RES/load.jsonl"
-      echo "$line" | LAT=$lat C=$c TICKS=$((cpu1 - cpu0)) node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
-        const e=["non2xx","connect_errors","read_errors","write_errors","timeouts"].filter(k=>j[k]).map(k=>k+"="+j[k]).join(" ")||"0";
-        const cpu=(Number(process.env.TICKS)*10/j.requests).toFixed(2);
-        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${j.rps.toFixed(0)} | ${j.p50_ms.toFixed(2)} | ${j.p90_ms.toFixed(2)} | ${j.p99_ms.toFixed(2)} | ${j.max_ms.toFixed(1)} | ${j.requests} | ${e} | ${cpu} |`)})' >>"$RES/load.md"
+      log "wrk -c$c -d${LOAD_SECONDS}s latency=${lat}ms: through the server, then straight to the emulator"
+      through=$(wrk_cell server "$c" "$URL/api/cloud/file" "$ODU_TOKEN")
+      straight=$(wrk_cell emulator "$c" "$EMULATOR_URL" "$GRAPH_TOKEN")
+      echo "$lat $c server $through" >>"$RES/load.jsonl"
+      echo "$lat $c emulator $straight" >>"$RES/load.jsonl"
+      LAT=$lat C=$c THROUGH=$through STRAIGHT=$straight UPTIME="$(cut -d' ' -f1-3 /proc/loadavg)" node -e '
+        const [tt, ...tj] = process.env.THROUGH.split(" "); const [st, ...sj] = process.env.STRAIGHT.split(" ");
+        const j = JSON.parse(tj.join(" ")), e = JSON.parse(sj.join(" "));
+        const errs = (x) => ["non2xx","connect_errors","read_errors","write_errors","timeouts"].filter(k=>x[k]).map(k=>k+"="+x[k]).join(" ")||"0";
+        const cpu = Number(tt) * 10 / j.requests, ecpu = Number(st) * 10 / e.requests;
+        const f = (x, d = 2) => x.toFixed(d);
+        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${f(j.rps,0)} | ${f(j.p50_ms)} | ${f(j.p90_ms)} | ${f(j.p99_ms)} | ${f(j.max_ms,1)} | ${j.requests} | ${errs(j)} | ${f(cpu,3)} | ${f(e.rps,0)} | ${f(e.p99_ms)} | ${f(ecpu,3)} | ${f(j.p99_ms - e.p99_ms)} | ${f(cpu - ecpu,3)} | ${process.env.UPTIME} (emulator: ${errs(e)}) |`)' >>"$RES/load.md"
     done
     stop_server
   done
