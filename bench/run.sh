@@ -3,7 +3,7 @@
 #
 #   ./bench/run.sh [--size-mib 256|1024] [--runs 5] [--chunk-mib 10] [--ttfb-runs 3]
 #                  [--only browser,sizes,native,load,nocdp,shared] [--uploaders wasm,xhr,...] [--skip-build]
-#                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr]
+#                  [--load-seconds 10] [--breakdown] [--heap-profile wasm,xhr] [--ingest-rate-mbps 20]
 #
 # Phases (all by default):
 #   browser  one headless-Chromium session (Debian's /usr/bin/chromium via playwright-core) against
@@ -15,12 +15,16 @@
 #            by esbuild --bundle --minify; with --breakdown, wasm code size by crate and largest functions.
 #   native   the crates' own examples, when present: core quickxor_bench, emulator ingest_bench,
 #            server session_bench.
-#   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms.
+#   load     POST /api/cloud/file with wrk at 1, 100, 1000 connections, emulator latency 0 and 100 ms, and
+#            the same load straight to the embedded emulator's createUploadSession: p99 and CPU the server adds.
 #   shared   (only when named) one vs two server processes sharing a throw-away PostgreSQL
 #            (scripts/with-postgres.sh + the server's shared_bench example): sessions/s, p50/p99 and
 #            database statements per session request at emulator latency 0 and 100 ms.
 #   nocdp    (only when named) the uploads again in a Chromium with no DevTools client attached
 #            (bench/nocdp.mjs): under playwright (CDP, Network domain on) bytes request bodies are 10x slower.
+#
+# --ingest-rate-mbps N: the embedded emulator reads upload bodies at most N MB/s (all uploads together),
+# like a real network instead of loopback (browser and nocdp phases; the load phase is unaffected).
 #
 # Everything it starts (server, browser) is stopped on exit. Results: bench/results/<UTC time>/.
 set -euo pipefail
@@ -30,7 +34,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 SIZE_MIB=256 RUNS=5 CHUNK_MIB=10 TTFB_RUNS=3 ONLY=browser,sizes,native,load UPLOADERS="" SKIP_BUILD=0
-LOAD_SECONDS=10 BREAKDOWN=0 HEAP_PROFILE=""
+LOAD_SECONDS=10 BREAKDOWN=0 HEAP_PROFILE="" INGEST_RATE_MBPS=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mib) SIZE_MIB=$2; shift 2 ;;
@@ -43,6 +47,7 @@ while [ $# -gt 0 ]; do
     --load-seconds) LOAD_SECONDS=$2; shift 2 ;;
     --breakdown) BREAKDOWN=1; shift ;;
     --heap-profile) HEAP_PROFILE=$2; shift 2 ;;
+    --ingest-rate-mbps) INGEST_RATE_MBPS=$2; shift 2 ;;
     -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -51,6 +56,7 @@ has() { case ",$ONLY," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 log() { printf '[bench] %s\n' "$*" >&2; }
 
 RES="$ROOT/bench/results/$(date -u +%Y%m%dT%H%M%SZ)-${SIZE_MIB}MiB"
+[ "$INGEST_RATE_MBPS" = 0 ] || RES="$RES-${INGEST_RATE_MBPS}MBps"
 mkdir -p "$RES"
 # The emulator's storage on tmpfs when there is one: disk writeback is not what is measured.
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then DATA=$(mktemp -d /dev/shm/odu-bench-data.XXXXXX); else DATA=$(mktemp -d /tmp/odu-bench-data.XXXXXX); fi
@@ -99,12 +105,12 @@ if [ "$SKIP_BUILD" = 0 ]; then
     --minify --outfile=bench/www/graph-sdk.js --log-level=warning
 fi
 
-start_server() { # $1 = emulator latency (ms)
+start_server() { # $1 = emulator latency (ms), $2 = emulator ingest rate (MB/s, 0 = unlimited)
   local out="$RES/server-$1.out"
   # One bench user creates thousands of sessions: the per-user session limits are off here.
   RUST_LOG=${RUST_LOG:-warn} "$SERVER_BIN" --listen 127.0.0.1:0 --dev --emulator-fault-injection \
     --sessions-per-minute 0 --max-live-sessions 0 \
-    --data-dir "$DATA/$1" --www bench/www --pkg "$PKG" --emulator-latency-ms "$1" >"$out" 2>"$RES/server-$1.err" &
+    --data-dir "$DATA/$1" --www bench/www --pkg "$PKG" --emulator-latency-ms "$1" --emulator-ingest-rate-mbps "${2:-0}" >"$out" 2>"$RES/server-$1.err" &
   SERVER_PID=$!
   URL=""
   for _ in $(seq 1 300); do
@@ -123,12 +129,13 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
   echo "nproc: $(nproc); cpu: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1); mem: $(free -g | awk '/^Mem/{print $2}') GiB"
   echo "chromium: $(/usr/bin/chromium --version 2>/dev/null | head -n1)"
   echo "node: $(node --version); rustc: $(rustc --version)"
-  echo "command: bench/run.sh --size-mib $SIZE_MIB --runs $RUNS --chunk-mib $CHUNK_MIB --only $ONLY ${UPLOADERS:+--uploaders $UPLOADERS}"
+  echo "command: bench/run.sh --size-mib $SIZE_MIB --runs $RUNS --chunk-mib $CHUNK_MIB --only $ONLY ${UPLOADERS:+--uploaders $UPLOADERS} --ingest-rate-mbps $INGEST_RATE_MBPS"
+  echo "load: $(uptime)"
 } | tee "$RES/machine.txt" >&2
 
 # ------------------------------------------------------------------ browser
 if has browser; then
-  start_server 0
+  start_server 0 "$INGEST_RATE_MBPS"
   log "server $URL (pid $SERVER_PID); browser session: ${SIZE_MIB} MiB x $RUNS runs"
   node bench/bench.mjs --server "$URL" --server-pid "$SERVER_PID" --size-mib "$SIZE_MIB" --runs "$RUNS" \
     --chunk-mib "$CHUNK_MIB" --ttfb-runs "$TTFB_RUNS" --qxh --read-demo --out "$RES/browser.json" \
@@ -139,7 +146,7 @@ fi
 # ------------------------------------------------------------------ nocdp (opt-in)
 # The same uploads in a Chromium that no DevTools client is attached to (bench/nocdp.mjs).
 if has nocdp; then
-  start_server 0
+  start_server 0 "$INGEST_RATE_MBPS"
   log "server $URL (pid $SERVER_PID); Chromium without DevTools: ${SIZE_MIB} MiB x $RUNS runs"
   node bench/nocdp.mjs --server "$URL" --size-mib "$SIZE_MIB" --runs "$RUNS" --chunk-mib "$CHUNK_MIB" \
     ${UPLOADERS:+--only "$UPLOADERS"} 2>&1 | tee "$RES/nocdp.md"
@@ -197,29 +204,56 @@ fi
 # ------------------------------------------------------------------ load
 # utime + stime of a process and its threads, in clock ticks (100 per second).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Each cell runs wrk twice against the same server process: through the server (POST /api/cloud/file)
+# and straight to its embedded emulator's createUploadSession (Graph token), same clients and L.
+# "server-only CPU" = CPU per request through the server minus CPU per request straight to the
+# emulator (the process holds both); "p99 added" = p99 through the server minus p99 straight.
+emulator_graph_token() { # $1 = server URL: a Graph token of the embedded emulator (dev client, code flow)
+  local emu redirect loc code
+  emu=$(curl -fsS "$1/dev/info" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).emulator))')
+  redirect="http://127.0.0.1:9/bench"
+  loc=$(curl -sS -o /dev/null -w '%{redirect_url}' -G "$emu/common/oauth2/v2.0/authorize" --data-urlencode client_id=onedrive-upload-dev \
+    --data-urlencode response_type=code --data-urlencode "redirect_uri=$redirect" --data-urlencode "scope=Files.ReadWrite.AppFolder offline_access")
+  code=$(node -e 'console.log(new URL(process.argv[1]).searchParams.get("code")||"")' "$loc")
+  curl -fsS "$emu/common/oauth2/v2.0/token" --data-urlencode grant_type=authorization_code --data-urlencode client_id=onedrive-upload-dev \
+    --data-urlencode client_secret=dev-secret --data-urlencode "code=$code" --data-urlencode "redirect_uri=$redirect" \
+    | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).access_token))'
+}
+wrk_cell() { # $1 = target (server|emulator), $2 = clients, $3 = URL, $4 = token; prints "ticks json"
+  local t=2 cpu0 cpu1 line
+  [ "$2" = 1 ] && t=1
+  cpu0=$(cpu_ticks "$SERVER_PID")
+  line=$(ODU_TARGET=$1 ODU_TOKEN=$4 wrk -t"$t" -c"$2" -d"${LOAD_SECONDS}s" --timeout 30s -s bench/wrk-session.lua "$3" | tail -n1)
+  cpu1=$(cpu_ticks "$SERVER_PID")
+  echo "$((cpu1 - cpu0)) $line"
+}
 if has load; then
   command -v wrk >/dev/null || { log "wrk missing: apt-get install wrk"; exit 1; }
   {
-    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | server CPU ms/request |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+    echo "| emulator latency | clients | requests/s | p50 ms | p90 ms | p99 ms | max ms | requests | errors | CPU ms/request (process) | straight to emulator: requests/s | p99 ms | CPU ms/request | p99 added ms | server-only CPU ms/request | load average |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
   } >"$RES/load.md"
   for lat in 0 100; do
     start_server "$lat"
     ODU_TOKEN=$(curl -fsS "$URL/dev/token?user=bench" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
-    export ODU_TOKEN
+    GRAPH_TOKEN=$(emulator_graph_token "$URL")
+    EMULATOR_URL=$(curl -fsS "$URL/dev/info" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).emulator))')
     # Warm-up (connection pool to the emulator, token, SQLite pages).
-    wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$URL/api/cloud/file" >/dev/null
+    ODU_TOKEN=$ODU_TOKEN wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$URL/api/cloud/file" >/dev/null
+    ODU_TARGET=emulator ODU_TOKEN=$GRAPH_TOKEN wrk -t1 -c10 -d2s -s bench/wrk-session.lua "$EMULATOR_URL" >/dev/null
     for c in 1 100 1000; do
-      t=2; [ "$c" = 1 ] && t=1
-      log "wrk -t$t -c$c -d${LOAD_SECONDS}s latency=${lat}ms"
-      cpu0=$(cpu_ticks "$SERVER_PID")
-      line=$(wrk -t"$t" -c"$c" -d"${LOAD_SECONDS}s" --timeout 30s -s bench/wrk-session.lua "$URL/api/cloud/file" | tail -n1)
-      cpu1=$(cpu_ticks "$SERVER_PID")
-      echo "$lat $c $line" >>"$RES/load.jsonl"
-      echo "$line" | LAT=$lat C=$c TICKS=$((cpu1 - cpu0)) node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const j=JSON.parse(s);
-        const e=["non2xx","connect_errors","read_errors","write_errors","timeouts"].filter(k=>j[k]).map(k=>k+"="+j[k]).join(" ")||"0";
-        const cpu=(Number(process.env.TICKS)*10/j.requests).toFixed(2);
-        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${j.rps.toFixed(0)} | ${j.p50_ms.toFixed(2)} | ${j.p90_ms.toFixed(2)} | ${j.p99_ms.toFixed(2)} | ${j.max_ms.toFixed(1)} | ${j.requests} | ${e} | ${cpu} |`)})' >>"$RES/load.md"
+      log "wrk -c$c -d${LOAD_SECONDS}s latency=${lat}ms: through the server, then straight to the emulator"
+      through=$(wrk_cell server "$c" "$URL/api/cloud/file" "$ODU_TOKEN")
+      straight=$(wrk_cell emulator "$c" "$EMULATOR_URL" "$GRAPH_TOKEN")
+      echo "$lat $c server $through" >>"$RES/load.jsonl"
+      echo "$lat $c emulator $straight" >>"$RES/load.jsonl"
+      LAT=$lat C=$c THROUGH=$through STRAIGHT=$straight UPTIME="$(cut -d' ' -f1-3 /proc/loadavg)" node -e '
+        const [tt, ...tj] = process.env.THROUGH.split(" "); const [st, ...sj] = process.env.STRAIGHT.split(" ");
+        const j = JSON.parse(tj.join(" ")), e = JSON.parse(sj.join(" "));
+        const errs = (x) => ["non2xx","connect_errors","read_errors","write_errors","timeouts"].filter(k=>x[k]).map(k=>k+"="+x[k]).join(" ")||"0";
+        const cpu = Number(tt) * 10 / j.requests, ecpu = Number(st) * 10 / e.requests;
+        const f = (x, d = 2) => x.toFixed(d);
+        console.log(`| ${process.env.LAT} ms | ${process.env.C} | ${f(j.rps,0)} | ${f(j.p50_ms)} | ${f(j.p90_ms)} | ${f(j.p99_ms)} | ${f(j.max_ms,1)} | ${j.requests} | ${errs(j)} | ${f(cpu,3)} | ${f(e.rps,0)} | ${f(e.p99_ms)} | ${f(ecpu,3)} | ${f(j.p99_ms - e.p99_ms)} | ${f(cpu - ecpu,3)} | ${process.env.UPTIME} (emulator: ${errs(e)}) |`)' >>"$RES/load.md"
     done
     stop_server
   done

@@ -12,8 +12,16 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. (os.getenv("ODU_TOKEN") or "")
 
+-- ODU_TARGET=emulator: the same session, created straight at the (embedded) emulator's Graph
+-- createUploadSession with a Graph token (env ODU_TOKEN) instead: what the server adds is the difference.
+local direct = os.getenv("ODU_TARGET") == "emulator"
+
 function request()
   counter = counter + 1
+  if direct then
+    local path = string.format("/v1.0/me/drive/special/approot:/temp/direct/load-%d-%d.bin:/createUploadSession", tid or 0, counter)
+    return wrk.format(nil, path, nil, '{"item":{"@microsoft.graph.conflictBehavior":"rename","fileSize":10485760}}')
+  end
   local body = string.format('{"filename":"load-%d-%d.bin","size":10485760}', tid or 0, counter)
   return wrk.format(nil, nil, nil, body)
 end

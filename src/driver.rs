@@ -19,8 +19,9 @@ use onedrive_upload_core::engine::{
 use onedrive_upload_core::time::{format_millis, parse_millis};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 use wasm_bindgen::prelude::*;
 use web_sys::File;
 
@@ -65,6 +66,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let mut action = engine.start(stored, now_ms() as i64);
     let mut stored_expiry = engine.expires_at_ms();
     let stall = options.stall_timeout_ms;
+    let mut first_put = true;
     loop {
         let event = match action {
             Action::RequestSession => match interruptible(&control, session_op(&options, &file), None).await {
@@ -97,9 +99,17 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                 let req = Request::upload_url("PUT", &url, &headers, Body::Blob(&blob), stall);
                 let (p, ack, body_sent) = (progress.clone(), engine.acknowledged(), Rc::new(Cell::new(false)));
                 let sent_flag = body_sent.clone();
+                // Time to first byte: the file's first read for the hash waits until the first PUT's
+                // body is moving (its first upload progress event), not beside the request's start.
+                let on_wire = Rc::new(Signal::default());
+                if !std::mem::take(&mut first_put) {
+                    on_wire.set();
+                }
+                let wire = on_wire.clone();
                 let on_upload: Rc<dyn Fn(f64)> = Rc::new(move |loaded: f64| {
                     let sent = start + (loaded.max(0.0) as u64).min(end - start);
                     sent_flag.set(sent == end);
+                    wire.set();
                     p.borrow_mut().report(sent, ack, now_ms());
                 });
                 let put = xhr::send(req, Some(on_upload));
@@ -108,7 +118,14 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                         h.advance_to(end).await;
                     }
                 };
-                let io: Op<'_> = Box::pin(async { Got::Http(join(put, hashed).await.0) });
+                let io: Op<'_> = Box::pin(async move {
+                    let mut put = pin!(put);
+                    // A PUT that ends before its body moved (refused, unreachable) hashes nothing now.
+                    match select(put.as_mut(), on_wire.wait()).await {
+                        Either::Left((outcome, _)) => Got::Http(outcome),
+                        Either::Right(_) => Got::Http(join(put, hashed).await.0),
+                    }
+                });
                 to_event(interruptible(&control, io, Some(&body_sent)).await, Event::PutAnswered)
             }
             Action::GetStatus => {
@@ -193,6 +210,35 @@ fn session_failure(event: Event) -> UploadFailure {
         Event::SessionFailed { status, message, .. } => UploadFailure::new(FailureCode::SessionFailed, status, message),
         Event::NetworkError { message } => UploadFailure::new(FailureCode::SessionFailed, None, message),
         _ => UploadFailure::new(FailureCode::SessionFailed, None, "session endpoint stalled"),
+    }
+}
+
+/// A one-way flag a future can wait for (set from a JS event handler).
+#[derive(Default)]
+struct Signal {
+    set: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Signal {
+    /// Sets the flag and wakes the waiting future.
+    fn set(&self) {
+        self.set.set(true);
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Resolves once the flag is set.
+    fn wait(&self) -> impl Future<Output = ()> + Unpin + '_ {
+        std::future::poll_fn(move |cx| {
+            if self.set.get() {
+                Poll::Ready(())
+            } else {
+                self.waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
     }
 }
 

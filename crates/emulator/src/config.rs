@@ -27,6 +27,10 @@ pub struct EmulatorConfig {
     pub fault_injection: bool,
     /// Fixed delay added to every Graph route (`/v1.0/...`), for benchmarks.
     pub graph_latency: Duration,
+    /// Upload bodies (fragment PUTs, simple uploads) of all sessions together are read at most
+    /// this many bytes per second: a real network's rate instead of loopback speed. Benchmarks
+    /// only; `None` (the default) reads as fast as they come.
+    pub ingest_rate: Option<u64>,
     /// Lifetime of the access tokens the token endpoint issues.
     pub access_token_ttl: Duration,
     /// Registered OAuth clients. Defaults to the dev client only.
@@ -64,6 +68,7 @@ impl Default for EmulatorConfig {
             default_conflict_behavior_fail: false,
             fault_injection: false,
             graph_latency: Duration::ZERO,
+            ingest_rate: None,
             access_token_ttl: Duration::from_secs(3600),
             clients: vec![ClientRegistration::dev()],
             tls: None,

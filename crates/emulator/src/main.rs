@@ -35,6 +35,10 @@ struct Cli {
     /// Fixed delay in milliseconds added to every Graph route (benchmarks).
     #[arg(long, default_value_t = 0)]
     graph_latency_ms: u64,
+    /// Read upload bodies of all sessions together at most this many MB/s (10^6 bytes per second),
+    /// like a real network (benchmarks); 0 = as fast as they come.
+    #[arg(long, default_value_t = 0)]
+    ingest_rate_mbps: u64,
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     access_token_ttl_secs: u64,
@@ -97,6 +101,7 @@ async fn main() {
         default_conflict_behavior_fail: cli.doc_default_conflict_fail,
         fault_injection: cli.fault_injection,
         graph_latency: Duration::from_millis(cli.graph_latency_ms),
+        ingest_rate: (cli.ingest_rate_mbps > 0).then(|| cli.ingest_rate_mbps.saturating_mul(1_000_000)),
         access_token_ttl: Duration::from_secs(cli.access_token_ttl_secs),
         clients,
         tls: match (cli.tls, &cli.tls_cert, &cli.tls_key) {

@@ -9,6 +9,7 @@ use crate::store::blobs::Blobs;
 use crate::store::sessions::{self, SessionState};
 use crate::store::{db, items, Db};
 use crate::upload::live::LiveSession;
+use crate::upload::rate::IngestRate;
 use crate::util::{now_ms, random_token};
 use onedrive_upload_core::QuickXorHash;
 use std::collections::{HashMap, HashSet};
@@ -33,6 +34,7 @@ struct Inner {
     access_tokens: Mutex<HashMap<String, i64>>,
     /// Token grants served: (authorization_code, refresh_token).
     grants: (AtomicU64, AtomicU64),
+    ingest_rate: Option<Arc<IngestRate>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -100,7 +102,6 @@ impl AppState {
         blobs.remove_orphan_parts(&keep)?;
         Ok(AppState {
             inner: Arc::new(Inner {
-                config,
                 db,
                 blobs,
                 sessions: RwLock::new(live),
@@ -110,6 +111,8 @@ impl AppState {
                 url_key: url_key.into_bytes(),
                 access_tokens: Mutex::new(HashMap::new()),
                 grants: (AtomicU64::new(0), AtomicU64::new(0)),
+                ingest_rate: config.ingest_rate.map(IngestRate::new),
+                config,
             }),
         })
     }
@@ -128,6 +131,14 @@ impl AppState {
     /// The configuration.
     pub fn config(&self) -> &EmulatorConfig {
         &self.inner.config
+    }
+
+    /// An upload body, read at the configured ingest rate (unchanged without one).
+    pub fn rate_limited(&self, body: axum::body::Body) -> axum::body::Body {
+        match &self.inner.ingest_rate {
+            Some(rate) => rate.limit(body),
+            None => body,
+        }
     }
 
     /// The metadata database.

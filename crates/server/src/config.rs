@@ -125,6 +125,10 @@ pub struct Config {
     /// Latency added by the embedded emulator to every Graph call, in milliseconds (benchmarks).
     #[arg(long, env = "ODU_EMULATOR_LATENCY_MS", default_value_t = 0)]
     pub emulator_latency_ms: u64,
+    /// The embedded emulator reads upload bodies of all sessions together at most this many MB/s
+    /// (10^6 bytes per second), like a real network (benchmarks); 0 = as fast as they come.
+    #[arg(long, env = "ODU_EMULATOR_INGEST_RATE_MBPS", default_value_t = 0)]
+    pub emulator_ingest_rate_mbps: u64,
     /// Refresh the access token this many seconds before it expires.
     #[arg(long, env = "ODU_REFRESH_MARGIN_SECS", default_value_t = 300)]
     pub refresh_margin_secs: u64,

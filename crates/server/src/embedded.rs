@@ -35,6 +35,8 @@ pub async fn spawn_emulator(config: &Config, client: ClientRegistration) -> Resu
         data_dir: config.data_dir.join("emulator"),
         fault_injection: config.emulator_fault_injection,
         graph_latency: Duration::from_millis(config.emulator_latency_ms),
+        ingest_rate: (config.emulator_ingest_rate_mbps > 0)
+            .then(|| config.emulator_ingest_rate_mbps.saturating_mul(1_000_000)),
         clients: if config.dev { vec![ClientRegistration::dev(), client] } else { vec![client] },
         ..EmulatorConfig::default()
     };

@@ -239,6 +239,7 @@ pub async fn simple_upload(
         .await?;
     let tmp = format!("simple-{}", random_token(16));
     state.blobs().create_part(&tmp)?;
+    let body = state.rate_limited(body);
     let got =
         ingest(body, state.blobs().part_path(&tmp), 0, length, QuickXorHash::new(), Some(MAX_SIMPLE_UPLOAD + 1)).await;
     let hash = match got.outcome {

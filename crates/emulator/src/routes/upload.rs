@@ -276,7 +276,7 @@ async fn put_fragment(
         return Err(EmulatorError::invalid_request("Fragments other than the last must be a multiple of 320 KiB.")
             .with_inner("fragmentRangeNotAligned"));
     }
-    let body = body.take().unwrap_or_default();
+    let body = state.rate_limited(body.take().unwrap_or_default());
     let got = ingest(body, state.blobs().part_path(&session.info.id), first, Some(length), hash, None).await;
     let done = {
         let mut live = session.lock();

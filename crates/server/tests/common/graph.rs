@@ -1,8 +1,9 @@
 //! The real emulator as the server's Graph and identity platform, served in-process on loopback
-//! behind a thin probe that counts token-endpoint requests and can slow them down.
+//! behind a thin probe that counts token-endpoint requests and can slow them down, or slow down
+//! the Graph requests whose path holds a given text (one slow upstream answer).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::Request;
@@ -22,6 +23,10 @@ pub struct Probe {
     pub token_requests: AtomicU64,
     /// Delay added to each token request, in milliseconds.
     pub token_delay_ms: AtomicU64,
+    /// Graph requests whose path contains this text are held this many milliseconds.
+    pub slow_path: Mutex<Option<(String, u64)>>,
+    /// Requests held by `slow_path` so far.
+    pub slow_started: AtomicU64,
 }
 
 /// A running emulator behind the probe; stopped when dropped.
@@ -65,6 +70,11 @@ impl Graph {
                         seen.token_requests.fetch_add(1, Ordering::SeqCst);
                         let delay = seen.token_delay_ms.load(Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(delay)).await;
+                    }
+                    let slow = seen.slow_path.lock().unwrap().clone();
+                    if let Some((_, ms)) = slow.filter(|(needle, _)| request.uri().path().contains(needle.as_str())) {
+                        seen.slow_started.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
                     }
                     next.run(request).await
                 }
