@@ -62,15 +62,17 @@ impl QuickXorHash {
             }
         }
         // Body: whole 160-byte blocks, folded as 20 u64 lanes (auto-vectorised).
+        // wasm-size: `first_chunk` (always 8 bytes here), not `try_into().expect(..)`: the expect linked
+        // `<TryFromSliceError as Debug>` and the Debug builders: -579 B gzipped wasm (47,531 -> 46,952 B).
         let mut acc = [0u64; BLOCK / 8];
         let mut blocks = data.chunks_exact(BLOCK);
         for block in &mut blocks {
             for (a, w) in acc.iter_mut().zip(block.chunks_exact(8)) {
-                *a ^= u64::from_le_bytes(w.try_into().expect("8-byte lane"));
+                *a ^= w.first_chunk().map_or(0, |l| u64::from_le_bytes(*l));
             }
         }
         for (bucket, a) in self.buckets.chunks_exact_mut(8).zip(acc) {
-            let merged = u64::from_le_bytes((&*bucket).try_into().expect("8-byte lane")) ^ a;
+            let merged = bucket.first_chunk().map_or(0, |l| u64::from_le_bytes(*l)) ^ a;
             bucket.copy_from_slice(&merged.to_le_bytes());
         }
         // Tail.
