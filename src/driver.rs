@@ -5,6 +5,7 @@ use crate::error::{message_of, UploadFailure};
 use crate::hasher::Hasher;
 use crate::options::{Options, SessionSource};
 use crate::progress::Progress;
+use crate::reader::{iso, json_of, millis, BrowserReader};
 use crate::session::{self, Answer};
 use crate::storage::{Saved, Slot};
 use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
@@ -13,10 +14,9 @@ use gloo_timers::future::TimeoutFuture;
 use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::{
-    committed_item, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer,
+    committed_item_of, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer,
     SessionInfo,
 };
-use onedrive_upload_core::time::{format_millis, parse_millis};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::{pin, Pin};
@@ -52,14 +52,14 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let saved = slot.load(now_ms());
     let chunk = saved.as_ref().and_then(|s| ChunkSize::new(s.chunk_size).ok()).unwrap_or(options.chunk);
     let config = EngineConfig { total, chunk, retry: options.retry };
-    let mut engine = Engine::new(config, Box::new(js_sys::Math::random))
+    let mut engine = Engine::with_reader(config, Box::new(js_sys::Math::random), Box::new(BrowserReader))
         .map_err(|_| UploadFailure::protocol("the engine refused this file size or chunk size"))?;
     let mut upload_url = saved.as_ref().map(|s| s.upload_url.clone());
     let mut status_url = saved.as_ref().and_then(|s| s.status_url.clone());
     // A stored session (never an expired one: `load` drops those) is probed with a status GET;
     // if it is gone (404/401) the engine asks its statusUrl, then for a new session.
     let stored = saved.as_ref().map(|s| SessionInfo {
-        expires_at_ms: s.expiration_date_time.as_deref().and_then(|e| parse_millis(e).ok()),
+        expires_at_ms: s.expiration_date_time.as_deref().and_then(millis),
         next_expected_ranges: Vec::new(),
         has_status_url: status_url.is_some(),
     });
@@ -194,7 +194,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             if let (Some(url), Some(ms)) = (&upload_url, stored_expiry) {
                 slot.save(&Saved {
                     upload_url: url.clone(),
-                    expiration_date_time: Some(format_millis(ms)),
+                    expiration_date_time: Some(iso(ms)),
                     status_url: status_url.clone(),
                     chunk_size: chunk.get(),
                     saved_at: now_ms(),
@@ -322,11 +322,9 @@ async fn finish(
 ) -> Result<JsValue, UploadFailure> {
     let item = match item {
         Some(i) => i,
-        // Through JSON text: the same reader the engine uses for commit answers.
-        None => JSON::stringify(&value)
-            .ok()
-            .and_then(|s| s.as_string())
-            .and_then(|s| committed_item(&s))
+        // Read as the engine reads commit answers.
+        None => json_of(&value, 0)
+            .and_then(|doc| committed_item_of(&doc))
             .ok_or_else(|| UploadFailure::protocol("the session answered an unreadable driveItem"))?,
     };
     if item.size != total {

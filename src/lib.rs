@@ -12,6 +12,7 @@ mod error;
 mod hasher;
 mod options;
 mod progress;
+mod reader;
 mod session;
 mod storage;
 mod xhr;

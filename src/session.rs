@@ -3,10 +3,10 @@
 
 use crate::error::{message_of, set};
 use crate::options::{Options, SessionSource};
+use crate::reader::millis;
 use crate::xhr::{self, retry_after_ms, Body, Outcome, Request};
 use js_sys::{Object, Promise, Reflect, JSON};
 use onedrive_upload_core::engine::{Event, SessionInfo};
-use onedrive_upload_core::time::parse_millis;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
@@ -114,7 +114,7 @@ pub fn interpret(value: JsValue, endpoint: Option<&str>) -> Result<Answer, Event
             .and_then(|r| r.dyn_into::<js_sys::Array>().ok())
             .and_then(|a| a.iter().map(|x| x.as_string()).collect::<Option<Vec<String>>>())
             .unwrap_or_default();
-        let expires_at_ms = expiration.as_deref().and_then(|e| parse_millis(e).ok());
+        let expires_at_ms = expiration.as_deref().and_then(millis);
         let status_url = field("statusUrl").and_then(|u| u.as_string()).filter(|u| !u.is_empty());
         let status_url = status_url.map(|u| resolve(&u, endpoint.unwrap_or_default()));
         let has_status_url = status_url.is_some();

@@ -1,9 +1,9 @@
 //! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
 
 use crate::error::set;
+use crate::reader::millis;
 use js_sys::{Reflect, JSON};
 use onedrive_upload_core::quickxor::QuickXorHash;
-use onedrive_upload_core::time::parse_millis;
 use wasm_bindgen::prelude::*;
 use web_sys::{File, Storage};
 
@@ -31,7 +31,7 @@ pub struct Saved {
 impl Saved {
     /// Expiry as Unix ms (stored time + a day when unknown).
     pub fn expires_at_ms(&self) -> f64 {
-        match self.expiration_date_time.as_deref().and_then(|e| parse_millis(e).ok()) {
+        match self.expiration_date_time.as_deref().and_then(millis) {
             Some(ms) => ms as f64,
             None => self.saved_at + UNKNOWN_EXPIRY_MS,
         }

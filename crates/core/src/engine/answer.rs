@@ -1,10 +1,9 @@
 //! Reading upload-URL answers: which row of the retry table a status falls in, and the
 //! `nextExpectedRanges` / driveItem bodies, all without panicking on malformed input.
 
-use super::json::Json;
+use super::json::{Json, NativeReader, Reader};
 use super::{CommittedItem, HttpAnswer};
 use crate::range::ExpectedRange;
-use crate::time::parse_millis;
 
 /// The row of the retry table (docs/architecture.md) an answer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,9 +52,9 @@ pub(super) struct Status {
 
 /// Parses a 202/GET body. Errors (as a message) when it is not JSON, has no ranges, a
 /// malformed first range, or one that starts at or past the end of the file.
-pub(super) fn parse_status(body: &str, total: u64) -> Result<Status, String> {
+pub(super) fn parse_status(r: &dyn Reader, body: &str, total: u64) -> Result<Status, String> {
     const UNREADABLE: &str = "unreadable status body: not an upload session";
-    let doc = Json::parse(body).filter(|d| matches!(d, Json::Obj(_))).ok_or(UNREADABLE)?;
+    let doc = r.json(body).filter(|d| matches!(d, Json::Obj(_))).ok_or(UNREADABLE)?;
     doc.opt_str("uploadUrl").map_err(|()| UNREADABLE)?;
     let expiry = doc.opt_str("expirationDateTime").map_err(|()| UNREADABLE)?;
     let ranges = match doc.get("nextExpectedRanges") {
@@ -66,7 +65,7 @@ pub(super) fn parse_status(body: &str, total: u64) -> Result<Status, String> {
             .collect::<Result<_, _>>()?,
         Some(_) => return Err(UNREADABLE.into()),
     };
-    let expires_at_ms = expiry.and_then(|s| parse_millis(s).ok());
+    let expires_at_ms = expiry.and_then(|s| r.millis(s));
     let first = ranges.first().ok_or("status body has no nextExpectedRanges")?;
     let next = ExpectedRange::parse(first).map_err(|_| format!("malformed nextExpectedRanges entry `{first}`"))?;
     if next.start >= total {
@@ -90,7 +89,11 @@ pub(super) fn parse_ranges(ranges: &[String], total: u64) -> Result<ExpectedRang
 /// The driveItem of a commit answer, if the body is a JSON object with a string `id`, an
 /// integer `size` (0 when absent) and, when present, `file.hashes.quickXorHash` as a string.
 pub fn committed_item(body: &str) -> Option<CommittedItem> {
-    let doc = Json::parse(body)?;
+    committed_item_of(&NativeReader.json(body)?)
+}
+
+/// [`committed_item`] of a document already read.
+pub fn committed_item_of(doc: &Json) -> Option<CommittedItem> {
     let id = doc.opt_str("id").ok()??.to_owned();
     let size = match doc.get("size") {
         None => 0,
@@ -111,8 +114,8 @@ pub fn committed_item(body: &str) -> Option<CommittedItem> {
 
 /// Graph's error codes (outermost first, `innerError`/`innererror` nested) and message, if
 /// `body` is a Graph error `{"error":{"code","message",...}}`.
-fn graph_error(body: &str) -> Option<(Vec<String>, String)> {
-    let doc = Json::parse(body)?;
+fn graph_error(r: &dyn Reader, body: &str) -> Option<(Vec<String>, String)> {
+    let doc = r.json(body)?;
     let error = doc.get("error").filter(|e| matches!(e, Json::Obj(_)))?;
     let message = error.opt_str("message").ok()?.unwrap_or_default().to_owned();
     let mut codes = vec![error.opt_str("code").ok()?.unwrap_or_default().to_owned()];
@@ -129,8 +132,8 @@ fn graph_error(body: &str) -> Option<(Vec<String>, String)> {
 
 /// A short human-readable description of an error answer: Graph's code and message when
 /// the body is a Graph error, else the start of the body.
-pub(super) fn describe(answer: &HttpAnswer) -> String {
-    match graph_error(&answer.body) {
+pub(super) fn describe(r: &dyn Reader, answer: &HttpAnswer) -> String {
+    match graph_error(r, &answer.body) {
         Some((codes, message)) => format!("HTTP {}: {}: {message}", answer.status, codes.join("/")),
         None => {
             let body: String = answer.body.chars().take(200).collect();
@@ -150,13 +153,18 @@ mod tests {
     #[test]
     fn status_bodies() {
         let s = parse_status(
+            &NativeReader,
             r#"{"expirationDateTime":"2015-01-29T09:21:55Z","nextExpectedRanges":["26-127","200-"]}"#,
             1000,
         )
         .unwrap();
         assert_eq!((s.next, s.expires_at_ms), (ExpectedRange { start: 26, end: Some(127) }, Some(1_422_523_315_000)));
-        let s =
-            parse_status(r#"{"uploadUrl":null,"expirationDateTime":"bogus","nextExpectedRanges":["5-"]}"#, 10).unwrap();
+        let s = parse_status(
+            &NativeReader,
+            r#"{"uploadUrl":null,"expirationDateTime":"bogus","nextExpectedRanges":["5-"]}"#,
+            10,
+        )
+        .unwrap();
         assert_eq!((s.next, s.expires_at_ms), (ExpectedRange { start: 5, end: None }, None));
         for bad in [
             "not json",
@@ -169,7 +177,7 @@ mod tests {
             r#"{"nextExpectedRanges":["x"]}"#,
             r#"{"nextExpectedRanges":["10-"]}"#,
         ] {
-            assert!(parse_status(bad, 10).is_err(), "{bad}");
+            assert!(parse_status(&NativeReader, bad, 10).is_err(), "{bad}");
         }
     }
 
@@ -199,7 +207,9 @@ mod tests {
 
     #[test]
     fn descriptions() {
-        let a = |status, body: &str| describe(&HttpAnswer { status, body: body.into(), retry_after_ms: None });
+        let a = |status, body: &str| {
+            describe(&NativeReader, &HttpAnswer { status, body: body.into(), retry_after_ms: None })
+        };
         assert_eq!(
             a(
                 416,

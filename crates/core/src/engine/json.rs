@@ -1,12 +1,39 @@
 //! A tiny, strict, non-panicking JSON reader for the few answer fields the engine needs,
-//! so the WebAssembly build links no serde_json (the serde protocol types stay for the services).
+//! so the WebAssembly build links no serde_json (the serde protocol types stay for the services),
+//! and the [`Reader`] seam through which the engine reads bodies and timestamps.
 
 // wasm-size: serde_json for these bodies (in the engine and the driver) cost 48,196 B of gzipped wasm
 // (46de6f2, which replaced it: 123,452 -> 75,256 B).
 
-/// A parsed JSON value; numbers keep their text.
+/// How the engine reads answer bodies (JSON) and timestamps (RFC 3339). Every decision about
+/// what was read stays in the engine; a reader only converts text. [`NativeReader`] is the core's
+/// own (strict, the reference); the WebAssembly build hands the engine one over the browser's
+/// `JSON.parse` and `Date.parse` (`Engine::with_reader`), so it links neither parser.
+pub trait Reader {
+    /// The JSON document `text`, or `None` if it is not JSON.
+    fn json(&self, text: &str) -> Option<Json>;
+    /// The timestamp `text` as Unix ms, or `None` if it is not one.
+    fn millis(&self, text: &str) -> Option<i64>;
+}
+
+/// The core's own reader: [`Json::parse`] and [`crate::time::parse_millis`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NativeReader;
+
+impl Reader for NativeReader {
+    fn json(&self, text: &str) -> Option<Json> {
+        Json::parse(text)
+    }
+
+    fn millis(&self, text: &str) -> Option<i64> {
+        crate::time::parse_millis(text).ok()
+    }
+}
+
+/// A parsed JSON value; numbers keep their text (a reader over another parser writes a
+/// non-negative safe integer as its decimal digits, any other number as an empty text).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Json {
+pub enum Json {
     /// `null`.
     Null,
     /// `true` / `false`.
@@ -26,7 +53,7 @@ const MAX_DEPTH: u32 = 64;
 
 impl Json {
     /// Parses a whole document (surrounding whitespace allowed); `None` if it is not strict JSON.
-    pub(super) fn parse(text: &str) -> Option<Json> {
+    pub fn parse(text: &str) -> Option<Json> {
         let mut p = Parser { b: text.as_bytes(), i: 0 };
         let v = p.value(0)?;
         p.ws();

@@ -35,6 +35,7 @@ mod answers;
 mod requests;
 
 use super::answer::parse_ranges;
+use super::json::{NativeReader, Reader};
 use super::phase::{Lost, Next, Phase};
 use super::{Action, EngineConfig, Event, Failure, FailureCode, Jitter, SessionInfo};
 use crate::chunk::ChunkPlan;
@@ -46,6 +47,7 @@ pub struct Engine {
     config: EngineConfig,
     plan: ChunkPlan,
     jitter: Box<dyn Jitter>,
+    reader: Box<dyn Reader>,
     phase: Phase,
     has_session: bool,
     has_status_url: bool,
@@ -65,11 +67,21 @@ pub struct Engine {
 impl Engine {
     /// A new engine for one upload. Errors with [`CoreError::EmptyFile`] for a zero-byte file.
     pub fn new(config: EngineConfig, jitter: Box<dyn Jitter>) -> Result<Self, CoreError> {
+        Engine::with_reader(config, jitter, Box::new(NativeReader))
+    }
+
+    /// [`Engine::new`] reading bodies and timestamps with `reader` instead of the core's own.
+    pub fn with_reader(
+        config: EngineConfig,
+        jitter: Box<dyn Jitter>,
+        reader: Box<dyn Reader>,
+    ) -> Result<Self, CoreError> {
         let plan = ChunkPlan::new(config.total, config.chunk)?;
         Ok(Engine {
             config,
             plan,
             jitter,
+            reader,
             phase: Phase::Idle,
             has_session: false,
             has_status_url: false,

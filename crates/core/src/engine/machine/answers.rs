@@ -1,15 +1,20 @@
 //! How the engine reads each answer: PUT, status GET, the GET after a commit without `id`, and
 //! `statusUrl`, and the error rows they share.
 
-use super::super::answer::{classify, committed_item, describe, parse_status, Row};
+use super::super::answer::{classify, committed_item_of, describe, parse_status, Row};
 use super::super::phase::{Lost, Next};
 use super::super::{Action, Failure, FailureCode, HttpAnswer};
 use super::Engine;
 
 impl Engine {
+    /// The driveItem a body holds, as [`committed_item_of`] reads it.
+    fn item(&self, body: &str) -> Option<super::super::CommittedItem> {
+        committed_item_of(&self.reader.json(body)?)
+    }
+
     pub(super) fn put_answered(&mut self, start: u64, end: u64, a: HttpAnswer, now_ms: i64) -> Action {
         match classify(&a, true) {
-            Row::Accepted => match parse_status(&a.body, self.config.total) {
+            Row::Accepted => match parse_status(&*self.reader, &a.body, self.config.total) {
                 Ok(status) => {
                     if status.next.start > start {
                         self.attempts = self.attempts.saturating_sub(1);
@@ -18,7 +23,7 @@ impl Engine {
                 }
                 Err(msg) => self.malformed(a.status, msg),
             },
-            Row::Committed => match committed_item(&a.body) {
+            Row::Committed => match self.item(&a.body) {
                 Some(item) => {
                     self.attempts = self.attempts.saturating_sub(1);
                     self.done(item, a.body)
@@ -32,10 +37,10 @@ impl Engine {
     pub(super) fn status_answered(&mut self, a: HttpAnswer, now_ms: i64) -> Action {
         let probe = std::mem::take(&mut self.resume_probe);
         match classify(&a, false) {
-            Row::SessionGone if probe => self.lose(Lost::Stored, describe(&a)),
-            Row::Accepted => match parse_status(&a.body, self.config.total) {
+            Row::SessionGone if probe => self.lose(Lost::Stored, describe(&*self.reader, &a)),
+            Row::Accepted => match parse_status(&*self.reader, &a.body, self.config.total) {
                 Ok(status) => self.realign(status, now_ms),
-                Err(msg) => match committed_item(&a.body) {
+                Err(msg) => match self.item(&a.body) {
                     // A 200 that is the committed driveItem (the commit answer was lost).
                     Some(item) if a.status == 200 => self.done(item, a.body),
                     _ => self.malformed(a.status, msg),
@@ -48,9 +53,12 @@ impl Engine {
     /// The GET after a commit answer without `id`: a 200 driveItem with an `id` is `Done`,
     /// anything else `Fail(protocol)` (asked once, not retried).
     pub(super) fn item_answered(&mut self, a: HttpAnswer) -> Action {
-        match committed_item(&a.body) {
+        match self.item(&a.body) {
             Some(item) if a.status == 200 => self.done(item, a.body),
-            _ => self.protocol(&format!("the commit answer had no driveItem id, and GET gave none ({})", describe(&a))),
+            _ => self.protocol(&format!(
+                "the commit answer had no driveItem id, and GET gave none ({})",
+                describe(&*self.reader, &a)
+            )),
         }
     }
 
@@ -59,7 +67,7 @@ impl Engine {
     /// the new session.
     pub(super) fn committed_answered(&mut self, lost: Lost, a: HttpAnswer) -> Action {
         if a.status == 200 {
-            return match committed_item(&a.body) {
+            return match self.item(&a.body) {
                 Some(item) => self.done(item, a.body),
                 None => {
                     let message = "statusUrl answered 200 without a driveItem".into();
@@ -68,10 +76,14 @@ impl Engine {
             };
         }
         match classify(&a, false) {
-            Row::Transient => self.backoff(Some(a.status), describe(&a), Next::Committed(lost)),
-            Row::Throttled(ms) => {
-                self.throttled(FailureCode::RetriesExhausted, Some(a.status), describe(&a), ms, Next::Committed(lost))
-            }
+            Row::Transient => self.backoff(Some(a.status), describe(&*self.reader, &a), Next::Committed(lost)),
+            Row::Throttled(ms) => self.throttled(
+                FailureCode::RetriesExhausted,
+                Some(a.status),
+                describe(&*self.reader, &a),
+                ms,
+                Next::Committed(lost),
+            ),
             _ => {
                 let message = std::mem::take(&mut self.lost_message);
                 self.new_session(lost, message)
@@ -81,7 +93,7 @@ impl Engine {
 
     /// The error rows of the table, shared by PUT (`next` = the same PUT) and GET.
     pub(super) fn error_row(&mut self, row: Row, a: HttpAnswer, next: Next, now_ms: i64) -> Action {
-        let message = describe(&a);
+        let message = describe(&*self.reader, &a);
         match row {
             Row::Transient | Row::Accepted | Row::Committed => self.backoff(Some(a.status), message, Next::Status),
             Row::Throttled(ms) => self.throttled(FailureCode::RetriesExhausted, Some(a.status), message, ms, next),
