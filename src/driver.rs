@@ -8,9 +8,9 @@ use crate::progress::Progress;
 use crate::reader::{iso, json_of, millis, BrowserReader};
 use crate::session::{self, Answer};
 use crate::storage::{Saved, Slot};
+use crate::timer::sleep;
 use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
 use futures_util::future::{join, select, Either};
-use gloo_timers::future::TimeoutFuture;
 use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::{
@@ -144,7 +144,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                 None => Event::CommittedAnswered(HttpAnswer { status: 404, ..HttpAnswer::default() }),
             },
             Action::Sleep { ms } => {
-                let timer = TimeoutFuture::new(ms.min(i32::MAX as u64) as u32);
+                let timer = sleep(ms);
                 match interruptible(
                     &control,
                     Box::pin(async {

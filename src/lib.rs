@@ -15,6 +15,7 @@ mod progress;
 mod reader;
 mod session;
 mod storage;
+mod timer;
 mod xhr;
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! XMLHttpRequest as a future: dropping it aborts the request and detaches its handlers; byte-level upload progress; stall timer.
 
 use futures_util::future::{select, Either};
-use gloo_timers::future::TimeoutFuture;
 use js_sys::{Function, Promise};
 use std::cell::Cell;
 use std::rc::Rc;
@@ -173,7 +172,7 @@ async fn watchdog(last_activity: Rc<Cell<f64>>, stall: u32) {
         if idle >= f64::from(stall) {
             return;
         }
-        TimeoutFuture::new((f64::from(stall) - idle).ceil() as u32).await;
+        crate::timer::sleep((f64::from(stall) - idle).ceil() as u64).await;
     }
 }
 
