@@ -94,7 +94,7 @@ fn server_message(status: u16, body: &str) -> String {
     });
     match from_json {
         Some(m) => m,
-        None if body.trim().is_empty() => format!("the session endpoint answered HTTP {status}"),
+        None if body.trim_ascii().is_empty() => format!("the session endpoint answered HTTP {status}"),
         None => body.chars().take(300).collect(),
     }
 }

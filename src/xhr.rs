@@ -178,7 +178,7 @@ async fn watchdog(last_activity: Rc<Cell<f64>>, stall: u32) {
 
 /// Parses `Retry-After` (seconds or an HTTP date) into ms.
 pub fn retry_after_ms(value: &str) -> Option<u64> {
-    let v = value.trim();
+    let v = value.trim_ascii();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(secs.saturating_mul(1000));
     }
