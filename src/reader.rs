@@ -53,19 +53,24 @@ pub fn json_of(v: &JsValue, depth: u32) -> Option<Json> {
     if v.is_null() {
         return Some(Json::Null);
     }
+    // wasm-size: loops, not `collect::<Option<Vec<_>>>()` (an iterator adapter instance each; with
+    // `strings` in session.rs): -700 B gzipped wasm (43,636 -> 42,936 B).
     if Array::is_array(v) {
-        let items = v.unchecked_ref::<Array>().iter().map(|x| json_of(&x, depth + 1)).collect::<Option<Vec<_>>>();
-        return items.map(Json::Arr);
+        let mut items = Vec::new();
+        for x in v.unchecked_ref::<Array>().iter() {
+            items.push(json_of(&x, depth + 1)?);
+        }
+        return Some(Json::Arr(items));
     }
     if !v.is_object() {
         return None;
     }
-    let keys = Object::keys(v.unchecked_ref::<Object>());
-    let members = keys.iter().map(|k| {
+    let mut members = Vec::new();
+    for k in Object::keys(v.unchecked_ref::<Object>()).iter() {
         let value = json_of(&Reflect::get(v, &k).ok()?, depth + 1)?;
-        Some((k.as_string()?, value))
-    });
-    members.collect::<Option<Vec<_>>>().map(Json::Obj)
+        members.push((k.as_string()?, value));
+    }
+    Some(Json::Obj(members))
 }
 
 #[cfg(test)]

@@ -110,10 +110,7 @@ pub fn interpret(value: JsValue, endpoint: Option<&str>) -> Result<Answer, Event
         let expiration = field("expirationDateTime").and_then(|e| e.as_string());
         // An array of strings; anything else counts as absent (the engine then starts at 0).
         // wasm-size: read by hand, not through serde-wasm-bindgen: -659 B gzipped wasm, -145 B js.
-        let next_expected_ranges = field("nextExpectedRanges")
-            .and_then(|r| r.dyn_into::<js_sys::Array>().ok())
-            .and_then(|a| a.iter().map(|x| x.as_string()).collect::<Option<Vec<String>>>())
-            .unwrap_or_default();
+        let next_expected_ranges = field("nextExpectedRanges").map_or_else(Vec::new, |r| strings(&r));
         let expires_at_ms = expiration.as_deref().and_then(millis);
         let status_url = field("statusUrl").and_then(|u| u.as_string()).filter(|u| !u.is_empty());
         let status_url = status_url.map(|u| resolve(&u, endpoint.unwrap_or_default()));
@@ -129,6 +126,21 @@ pub fn interpret(value: JsValue, endpoint: Option<&str>) -> Result<Answer, Event
         return Ok(Answer::Item(value));
     }
     Err(refused("the session answer has neither an uploadUrl nor an id"))
+}
+
+/// An array of strings as a `Vec`; anything else (or any other item) gives an empty one.
+// wasm-size: a loop (see reader.rs's `json_of`).
+fn strings(v: &JsValue) -> Vec<String> {
+    let mut out = Vec::new();
+    if js_sys::Array::is_array(v) {
+        for x in v.unchecked_ref::<js_sys::Array>().iter() {
+            match x.as_string() {
+                Some(s) => out.push(s),
+                None => return Vec::new(),
+            }
+        }
+    }
+    out
 }
 
 /// `url` as the browser would resolve it in a document at `base`, for the two forms a server

@@ -57,16 +57,20 @@ pub(super) fn parse_status(r: &dyn Reader, body: &str, total: u64) -> Result<Sta
     let doc = r.json(body).filter(|d| matches!(d, Json::Obj(_))).ok_or(UNREADABLE)?;
     doc.opt_str("uploadUrl").map_err(|()| UNREADABLE)?;
     let expiry = doc.opt_str("expirationDateTime").map_err(|()| UNREADABLE)?;
-    let ranges = match doc.get("nextExpectedRanges") {
-        None => Vec::new(),
-        Some(Json::Arr(items)) => items
-            .iter()
-            .map(|r| if let Json::Str(s) = r { Ok(s.as_str()) } else { Err(UNREADABLE) })
-            .collect::<Result<_, _>>()?,
+    // Every entry must be a string; the first is the one that counts.
+    // wasm-size: a loop, not `collect::<Result<Vec<_>, _>>()`: -267 B gzipped wasm (42,936 -> 42,669 B).
+    let items = match doc.get("nextExpectedRanges") {
+        None => &[][..],
+        Some(Json::Arr(items)) => items.as_slice(),
         Some(_) => return Err(UNREADABLE.into()),
     };
+    let mut first = None;
+    for item in items.iter().rev() {
+        let Json::Str(s) = item else { return Err(UNREADABLE.into()) };
+        first = Some(s.as_str());
+    }
     let expires_at_ms = expiry.and_then(|s| r.millis(s));
-    let first = ranges.first().ok_or("status body has no nextExpectedRanges")?;
+    let first = first.ok_or("status body has no nextExpectedRanges")?;
     let next = ExpectedRange::parse(first).map_err(|_| format!("malformed nextExpectedRanges entry `{first}`"))?;
     if next.start >= total {
         return Err(format!("nextExpectedRanges `{first}` starts past the end of a {total}-byte file"));
