@@ -74,6 +74,16 @@ pub fn set(target: &JsValue, key: &str, value: &JsValue) {
     let _ = Reflect::set(target, &key.into(), value);
 }
 
+/// `target[key]`, `undefined` when reading it throws.
+pub fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `target[method](a, b)`: a method called by name (an error when it is not a function or throws).
+pub fn call(target: &JsValue, method: &str, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue> {
+    Reflect::get(target, &method.into())?.unchecked_into::<js_sys::Function>().call2(target, a, b)
+}
+
 /// The message of a thrown JS value (`Error.message`, else `String(value)`).
 pub fn message_of(value: &JsValue) -> String {
     if let Some(e) = value.dyn_ref::<Error>() {
