@@ -1,6 +1,6 @@
 //! Pause, resume and cancel of one upload (its handle's methods and its AbortSignal), as futures the driver selects on.
 
-use js_sys::Function;
+use crate::error::{call, get};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
@@ -113,19 +113,19 @@ pub struct SignalLink {
 impl SignalLink {
     /// Cancels `control` now if `signal` is already aborted, and whenever it aborts later.
     pub fn new(signal: AbortSignal, control: &Rc<Control>) -> SignalLink {
-        if signal.aborted() {
+        // wasm-size: `aborted` and the listener through `get`/`call` (error.rs): see there.
+        if get(&signal, "aborted").is_truthy() {
             control.cancel();
         }
         let c = control.clone();
         let listener = Closure::<dyn FnMut()>::new(move || c.cancel());
-        let f: &Function = listener.as_ref().unchecked_ref();
-        let _ = signal.add_event_listener_with_callback("abort", f);
+        let _ = call(&signal, "addEventListener", &"abort".into(), listener.as_ref());
         SignalLink { signal, listener }
     }
 }
 
 impl Drop for SignalLink {
     fn drop(&mut self) {
-        let _ = self.signal.remove_event_listener_with_callback("abort", self.listener.as_ref().unchecked_ref());
+        let _ = call(&self.signal, "removeEventListener", &"abort".into(), self.listener.as_ref());
     }
 }

@@ -1,7 +1,7 @@
 //! The upload loop: performs each engine `Action` (session, PUT, GET, sleep, DELETE) and feeds back the `Event`.
 
 use crate::control::{Control, SignalLink, State};
-use crate::error::{message_of, UploadFailure};
+use crate::error::{get, message_of, UploadFailure};
 use crate::hasher::Hasher;
 use crate::options::{Options, SessionSource};
 use crate::progress::Progress;
@@ -31,7 +31,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let total = file.size().max(0.0) as u64;
     let endpoint = match &options.session {
         SessionSource::Url(u) => u.clone(),
-        SessionSource::Function(f) => format!("function {}", String::from(f.name())),
+        SessionSource::Function(f) => format!("function {}", get(f, "name").as_string().unwrap_or_default()),
     };
     let slot = Slot::open(&file, &endpoint, options.resume);
     let hasher = options.verify.then(|| Hasher::new(file.clone().into()));

@@ -80,14 +80,19 @@ pub fn get(target: &JsValue, key: &str) -> JsValue {
 }
 
 /// `target[method](a, b)`: a method called by name (an error when it is not a function or throws).
+// wasm-size: `get`, `call` and `set` reach the XHR (xhr.rs), the AbortSignal (control.rs), the file and
+// its stream reader (hasher.rs, storage.rs, session.rs), `localStorage.removeItem`, `Error.message` and
+// `Function.name` through `Reflect` and `Function.prototype.call`, which are imported anyway, instead of
+// one import (a JS function and its name, twice) each; the second batch (all but the XHR's):
+// -4 B gzipped wasm, -339 B js (42,346 -> 42,342 B, 5,750 -> 5,411 B).
 pub fn call(target: &JsValue, method: &str, a: &JsValue, b: &JsValue) -> Result<JsValue, JsValue> {
     Reflect::get(target, &method.into())?.unchecked_into::<js_sys::Function>().call2(target, a, b)
 }
 
 /// The message of a thrown JS value (`Error.message`, else `String(value)`).
 pub fn message_of(value: &JsValue) -> String {
-    if let Some(e) = value.dyn_ref::<Error>() {
-        return String::from(e.message());
+    if value.is_instance_of::<Error>() {
+        return get(value, "message").as_string().unwrap_or_default();
     }
     value
         .as_string()

@@ -5,12 +5,13 @@
 //! so memory stays flat whatever the file size. Browsers whose blob streams have no BYOB reader
 //! fall back to `Blob.slice().arrayBuffer()` per piece (a fresh buffer each time, still bounded).
 
+use crate::error::{call, get};
 use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use onedrive_upload_core::quickxor::QuickXorHash;
 use std::cell::{Cell, RefCell};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, ReadableStreamByobReader};
+use web_sys::{Blob, ReadableStream, ReadableStreamByobReader};
 
 /// Bytes read and hashed per step at most: memory stays flat whatever the file size.
 const PIECE: u64 = 2 * 1024 * 1024;
@@ -84,7 +85,9 @@ impl Hasher {
     fn read_promise(&self) -> Option<Promise> {
         let mut source = self.source.borrow_mut();
         if let Source::Unopened = *source {
-            *source = match ReadableStreamByobReader::new(&self.file.stream()) {
+            let no = &JsValue::UNDEFINED;
+            let stream = call(&self.file, "stream", no, no).map(|s| s.unchecked_into::<ReadableStream>());
+            *source = match stream.and_then(|s| ReadableStreamByobReader::new(&s)) {
                 Ok(reader) => Source::Stream { reader, buffer: Some(ArrayBuffer::new(PIECE as u32)), pending: None },
                 Err(_) => Source::Slices,
             };
@@ -116,7 +119,7 @@ impl Hasher {
         let view =
             Reflect::get(&result, &JsValue::from_str("value")).ok().and_then(|v| v.dyn_into::<Uint8Array>().ok());
         if let (Some(view), Source::Stream { buffer, .. }) = (&view, &mut *self.source.borrow_mut()) {
-            *buffer = Some(view.buffer());
+            *buffer = Some(get(view, "buffer").unchecked_into());
         }
         match view {
             Some(view) if !done && view.length() > 0 => self.hash(&view),
@@ -132,7 +135,8 @@ impl Hasher {
         let future = self
             .file
             .slice_with_f64_and_f64(start as f64, stop as f64)
-            .map(|b| JsFuture::from(b.array_buffer()))
+            .and_then(|b| call(&b, "arrayBuffer", &JsValue::UNDEFINED, &JsValue::UNDEFINED))
+            .map(|p| JsFuture::from(p.unchecked_into::<Promise>()))
             .map_err(|e| read_error(&e))?;
         let buffer = future.await.map_err(|e| read_error(&e))?;
         if self.cursor.get() != start {
@@ -164,7 +168,7 @@ impl Drop for Hasher {
     /// Releases the file: cancels the stream (a read in flight resolves as done).
     fn drop(&mut self) {
         if let Source::Stream { reader, .. } = &*self.source.borrow() {
-            let _ = reader.cancel();
+            let _ = call(reader, "cancel", &JsValue::UNDEFINED, &JsValue::UNDEFINED);
         }
     }
 }

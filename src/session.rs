@@ -1,7 +1,7 @@
 //! Getting an upload session: POST `{"filename","size"}` to the session endpoint, or call the
 //! session function; a failure comes back as the engine's event (which decides on retries).
 
-use crate::error::{message_of, set};
+use crate::error::{get, message_of, set};
 use crate::options::{Options, SessionSource};
 use crate::reader::millis;
 use crate::xhr::{self, retry_after_ms, Body, Outcome, Request};
@@ -59,7 +59,7 @@ fn thrown(e: &JsValue) -> Event {
 
 async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Event> {
     let payload = Object::new();
-    set(&payload, "filename", &file.name().into());
+    set(&payload, "filename", &get(file, "name"));
     set(&payload, "size", &file.size().into());
     let body = JSON::stringify(&payload).ok().and_then(|s| s.as_string()).unwrap_or_default();
     let mut headers = options.headers.clone();

@@ -1,6 +1,6 @@
 //! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
 
-use crate::error::set;
+use crate::error::{call, get, set};
 use crate::reader::millis;
 use js_sys::{Reflect, JSON};
 use onedrive_upload_core::quickxor::QuickXorHash;
@@ -59,8 +59,10 @@ impl Slot {
     /// The slot of `file` for this session endpoint; `enabled: false` gives a slot that stores nothing.
     pub fn open(file: &File, endpoint: &str, enabled: bool) -> Slot {
         let storage = if enabled { local_storage() } else { None };
-        let (size, modified) = (file.size() as u64, file.last_modified() as i64);
-        let fingerprint = format!("{}\u{0}{size}\u{0}{modified}\u{0}{}\u{0}{endpoint}", file.name(), file.type_());
+        let (size, modified) = (file.size() as u64, get(file, "lastModified").as_f64().unwrap_or(0.0) as i64);
+        let (name, kind) =
+            (get(file, "name").as_string().unwrap_or_default(), get(file, "type").as_string().unwrap_or_default());
+        let fingerprint = format!("{name}\u{0}{size}\u{0}{modified}\u{0}{kind}\u{0}{endpoint}");
         Slot { storage, key: format!("{PREFIX}{}", QuickXorHash::hash(fingerprint.as_bytes())) }
     }
 
@@ -99,7 +101,7 @@ impl Slot {
     /// Forgets the session.
     pub fn remove(&self) {
         if let Some(s) = &self.storage {
-            let _ = s.remove_item(&self.key);
+            let _ = call(s, "removeItem", &self.key.as_str().into(), &JsValue::UNDEFINED);
         }
     }
 }
@@ -128,7 +130,7 @@ fn purge(s: &Storage, keep: &str, now: f64) {
         match read(s, &k) {
             Some(saved) if saved.expires_at_ms() > now => live.push((saved.saved_at, k)),
             _ => {
-                let _ = s.remove_item(&k);
+                let _ = call(s, "removeItem", &k.as_str().into(), &JsValue::UNDEFINED);
             }
         }
     }
@@ -137,7 +139,7 @@ fn purge(s: &Storage, keep: &str, now: f64) {
     while live.len() >= MAX_ENTRIES {
         let oldest = (1..live.len()).fold(0, |m, i| if live[i].0 < live[m].0 { i } else { m });
         let (_, k) = live.swap_remove(oldest);
-        let _ = s.remove_item(&k);
+        let _ = call(s, "removeItem", &k.as_str().into(), &JsValue::UNDEFINED);
     }
 }
 
