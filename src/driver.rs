@@ -1,7 +1,7 @@
 //! The upload loop: performs each engine `Action` (session, PUT, GET, sleep, DELETE) and feeds back the `Event`.
 
 use crate::control::{Control, SignalLink, State};
-use crate::error::{get, message_of, UploadFailure};
+use crate::error::{call, get, message_of, size_of, UploadFailure};
 use crate::hasher::Hasher;
 use crate::options::{Options, SessionSource};
 use crate::progress::Progress;
@@ -23,12 +23,12 @@ use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
 use wasm_bindgen::prelude::*;
-use web_sys::File;
+use web_sys::{Blob, File};
 
 /// Runs one upload to its end: the driveItem, or why it failed.
 pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<JsValue, UploadFailure> {
     let _link = options.signal.clone().map(|s| SignalLink::new(s, &control));
-    let total = file.size().max(0.0) as u64;
+    let total = size_of(&file) as u64;
     let endpoint = match &options.session {
         SessionSource::Url(u) => u.clone(),
         SessionSource::Function(f) => format!("function {}", get(f, "name").as_string().unwrap_or_default()),
@@ -92,9 +92,9 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
             },
             Action::Put { start, end, content_range } => {
                 let url = upload_url.clone().unwrap_or_default();
-                let blob = file
-                    .slice_with_f64_and_f64(start as f64, end as f64)
-                    .map_err(|e| UploadFailure::protocol(message_of(&e)))?;
+                let blob: Blob = call(&file, "slice", &(start as f64).into(), &(end as f64).into())
+                    .map_err(|e| UploadFailure::protocol(message_of(&e)))?
+                    .unchecked_into();
                 let headers = [("Content-Range".to_owned(), content_range)];
                 let req = Request::upload_url("PUT", &url, &headers, Body::Blob(&blob), stall);
                 let (p, ack, body_sent) = (progress.clone(), engine.acknowledged(), Rc::new(Cell::new(false)));

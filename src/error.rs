@@ -89,6 +89,14 @@ pub fn call(target: &JsValue, method: &str, a: &JsValue, b: &JsValue) -> Result<
     Reflect::get(target, &method.into())?.unchecked_into::<js_sys::Function>().call2(target, a, b)
 }
 
+/// A blob's `size` in bytes (0 if unreadable).
+// wasm-size: with `slice` through `call`, `call2` for the user's functions (no `call1`) and the BYOB
+// read's `value` taken unchecked (no `instanceof Uint8Array`): four imports fewer, -133 B gzipped
+// (47,753 -> 47,620 B).
+pub fn size_of(blob: &JsValue) -> f64 {
+    get(blob, "size").as_f64().unwrap_or(0.0).max(0.0)
+}
+
 /// The message of a thrown JS value (`Error.message`, else `String(value)`).
 pub fn message_of(value: &JsValue) -> String {
     if value.is_instance_of::<Error>() {

@@ -60,7 +60,8 @@ impl Progress {
         set(&p, "totalBytes", &(self.total as f64).into());
         set(&p, "bytesPerSecond", &self.speed.into());
         set(&p, "etaSeconds", &eta);
-        let _ = f.call1(&JsValue::UNDEFINED, &p); // a throwing callback never breaks the upload
+        // A throwing callback never breaks the upload. (`call2`, as everywhere: one import.)
+        let _ = f.call2(&JsValue::UNDEFINED, &p, &JsValue::UNDEFINED);
     }
 }
 

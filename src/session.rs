@@ -1,7 +1,7 @@
 //! Getting an upload session: POST `{"filename","size"}` to the session endpoint, or call the
 //! session function; a failure comes back as the engine's event (which decides on retries).
 
-use crate::error::{get, message_of, set};
+use crate::error::{get, message_of, set, size_of};
 use crate::options::{Options, SessionSource};
 use crate::reader::millis;
 use crate::xhr::{self, retry_after_ms, Body, Outcome, Request};
@@ -37,7 +37,7 @@ pub enum Answer {
 pub async fn request(options: &Options, file: &File) -> Result<Answer, Event> {
     match &options.session {
         SessionSource::Function(f) => {
-            let returned = f.call1(&JsValue::UNDEFINED, file).map_err(|e| thrown(&e))?;
+            let returned = f.call2(&JsValue::UNDEFINED, file, &JsValue::UNDEFINED).map_err(|e| thrown(&e))?;
             let value = JsFuture::from(Promise::resolve(&returned)).await.map_err(|e| thrown(&e))?;
             interpret(value, None)
         }
@@ -60,7 +60,7 @@ fn thrown(e: &JsValue) -> Event {
 async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Event> {
     let payload = Object::new();
     set(&payload, "filename", &get(file, "name"));
-    set(&payload, "size", &file.size().into());
+    set(&payload, "size", &size_of(file).into());
     let body = JSON::stringify(&payload).ok().and_then(|s| s.as_string()).unwrap_or_default();
     let mut headers = options.headers.clone();
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {

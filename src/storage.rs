@@ -1,6 +1,6 @@
 //! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
 
-use crate::error::{call, get, set};
+use crate::error::{call, get, set, size_of};
 use crate::reader::millis;
 use js_sys::{Reflect, JSON};
 use onedrive_upload_core::quickxor::QuickXorHash;
@@ -59,7 +59,7 @@ impl Slot {
     /// The slot of `file` for this session endpoint; `enabled: false` gives a slot that stores nothing.
     pub fn open(file: &File, endpoint: &str, enabled: bool) -> Slot {
         let storage = if enabled { local_storage() } else { None };
-        let (size, modified) = (file.size() as u64, get(file, "lastModified").as_f64().unwrap_or(0.0) as i64);
+        let (size, modified) = (size_of(file) as u64, get(file, "lastModified").as_f64().unwrap_or(0.0) as i64);
         let (name, kind) =
             (get(file, "name").as_string().unwrap_or_default(), get(file, "type").as_string().unwrap_or_default());
         let fingerprint = format!("{name}\u{0}{size}\u{0}{modified}\u{0}{kind}\u{0}{endpoint}");
