@@ -6,7 +6,7 @@ use crate::options::{Options, SessionSource};
 use crate::reader::millis;
 use crate::xhr::{self, retry_after_ms, Body, Outcome, Request};
 use js_sys::{Object, Promise, Reflect, JSON};
-use onedrive_upload_core::engine::{Event, SessionInfo};
+use onedrive_upload_core::engine::{clip, Event, SessionInfo};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;
@@ -95,7 +95,7 @@ fn server_message(status: u16, body: &str) -> String {
     match from_json {
         Some(m) => m,
         None if body.trim_ascii().is_empty() => format!("the session endpoint answered HTTP {status}"),
-        None => body.chars().take(300).collect(),
+        None => clip(body, 300).into(),
     }
 }
 

@@ -134,13 +134,24 @@ fn graph_error(r: &dyn Reader, body: &str) -> Option<(Vec<String>, String)> {
     Some((codes, message))
 }
 
+/// `s` cut to at most `max` bytes, at a character boundary (for messages that quote a body).
+// wasm-size: a byte cut, not `chars().take(n).collect::<String>()` (which links
+// `String: FromIterator<char>`): -153 B gzipped wasm (42,283 -> 42,130 B).
+pub fn clip(s: &str, max: usize) -> &str {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default()
+}
+
 /// A short human-readable description of an error answer: Graph's code and message when
 /// the body is a Graph error, else the start of the body.
 pub(super) fn describe(r: &dyn Reader, answer: &HttpAnswer) -> String {
     match graph_error(r, &answer.body) {
         Some((codes, message)) => format!("HTTP {}: {}: {message}", answer.status, codes.join("/")),
         None => {
-            let body: String = answer.body.chars().take(200).collect();
+            let body = clip(&answer.body, 200);
             if body.is_empty() {
                 format!("HTTP {}", answer.status)
             } else {
@@ -207,6 +218,15 @@ mod tests {
         ] {
             assert_eq!(committed_item(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn clip_cuts_at_a_character_boundary() {
+        assert_eq!(clip("abc", 2), "ab");
+        assert_eq!(clip("abc", 9), "abc");
+        assert_eq!(clip("aé", 2), "a", "é is two bytes: not cut in half");
+        assert_eq!(clip("aé", 3), "aé");
+        assert_eq!(clip("", 0), "");
     }
 
     #[test]

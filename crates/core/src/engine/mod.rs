@@ -25,7 +25,7 @@ mod phase;
 #[cfg(test)]
 mod tests;
 
-pub use answer::{committed_item, committed_item_of};
+pub use answer::{clip, committed_item, committed_item_of};
 pub use backoff::backoff_delay_ms;
 pub use json::{Json, NativeReader, Reader};
 pub use machine::Engine;
