@@ -116,18 +116,20 @@ pub fn committed_item_of(doc: &Json) -> Option<CommittedItem> {
     Some(CommittedItem { id, size, quick_xor_hash })
 }
 
-/// Graph's error codes (outermost first, `innerError`/`innererror` nested) and message, if
-/// `body` is a Graph error `{"error":{"code","message",...}}`.
-fn graph_error(r: &dyn Reader, body: &str) -> Option<(Vec<String>, String)> {
+/// Graph's error codes (outermost first, `innerError`/`innererror` nested, joined by `/`) and
+/// message, if `body` is a Graph error `{"error":{"code","message",...}}`.
+// wasm-size: the codes pushed into one string, not a `Vec<String>` joined: -373 B gzipped wasm (42,130 -> 41,757 B).
+fn graph_error(r: &dyn Reader, body: &str) -> Option<(String, String)> {
     let doc = r.json(body)?;
     let error = doc.get("error").filter(|e| matches!(e, Json::Obj(_)))?;
     let message = error.opt_str("message").ok()?.unwrap_or_default().to_owned();
-    let mut codes = vec![error.opt_str("code").ok()?.unwrap_or_default().to_owned()];
+    let mut codes = error.opt_str("code").ok()?.unwrap_or_default().to_owned();
     let mut inner = error.get("innerError").or_else(|| error.get("innererror"));
     for _ in 0..16 {
         let Some(i @ Json::Obj(_)) = inner else { break };
         if let Some(c) = i.opt_str("code").ok()? {
-            codes.push(c.to_owned());
+            codes.push('/');
+            codes.push_str(c);
         }
         inner = i.get("innerError").or_else(|| i.get("innererror"));
     }
@@ -149,7 +151,7 @@ pub fn clip(s: &str, max: usize) -> &str {
 /// the body is a Graph error, else the start of the body.
 pub(super) fn describe(r: &dyn Reader, answer: &HttpAnswer) -> String {
     match graph_error(r, &answer.body) {
-        Some((codes, message)) => format!("HTTP {}: {}: {message}", answer.status, codes.join("/")),
+        Some((codes, message)) => format!("HTTP {}: {codes}: {message}", answer.status),
         None => {
             let body = clip(&answer.body, 200);
             if body.is_empty() {
