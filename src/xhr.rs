@@ -171,7 +171,7 @@ async fn watchdog(last_activity: Rc<Cell<f64>>, stall: u32) {
 /// Parses `Retry-After` (seconds or an HTTP date) into ms.
 pub fn retry_after_ms(value: &str) -> Option<u64> {
     let v = value.trim_ascii();
-    if let Ok(secs) = v.parse::<u64>() {
+    if let Some(secs) = onedrive_upload_core::range::parse_u64(v) {
         return Some(secs.saturating_mul(1000));
     }
     let at = js_sys::Date::parse(v);

@@ -123,11 +123,20 @@ impl fmt::Display for ExpectedRange {
 }
 
 /// Strict unsigned decimal: ASCII digits only, at least one, no overflow.
-fn parse_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+// wasm-size: digits folded by hand, not `str::parse` (shared with the engine's JSON sizes):
+// -263 B gzipped wasm with `Retry-After` seconds in xhr.rs
+// (41,757 -> 41,494 B).
+pub fn parse_u64(s: &str) -> Option<u64> {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    s.bytes().try_fold(0u64, |n, b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 #[cfg(test)]

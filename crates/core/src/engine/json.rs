@@ -80,7 +80,7 @@ impl Json {
     /// A non-negative integer that fits in `u64`.
     pub(super) fn as_u64(&self) -> Option<u64> {
         match self {
-            Json::Num(n) => n.parse().ok(),
+            Json::Num(n) => crate::range::parse_u64(n),
             _ => None,
         }
     }
