@@ -32,7 +32,7 @@ use axum::http::{header, HeaderValue, Method, Request};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -362,7 +362,7 @@ pub fn app(state: AppState) -> Router {
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(logsafe::MakeRandomRequestId))
         // Outermost: a client request id that could forge log fields is dropped (and regenerated).
         .layer(axum::middleware::map_request(logsafe::drop_unsafe_request_id))
 }
