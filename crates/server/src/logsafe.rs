@@ -37,9 +37,9 @@ pub fn is_safe_request_id(id: &[u8]) -> bool {
     (1..=MAX_REQUEST_ID).contains(&id.len()) && id.iter().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
 }
 
-/// Middleware (before the request-id layer): drops a client `X-Request-Id` that is not safe,
-/// so that a fresh one is generated in its place.
-pub async fn drop_unsafe_request_id(mut request: Request) -> Request {
+/// Request mapping (before the request-id layer, e.g. in a `tower::util::MapRequestLayer`):
+/// drops a client `X-Request-Id` that is not safe, so that a fresh one is generated in its place.
+pub fn drop_unsafe_request_id(mut request: Request) -> Request {
     let headers = request.headers_mut();
     let all_safe = headers.get_all(REQUEST_ID).iter().all(|v| is_safe_request_id(v.as_bytes()));
     if !all_safe || headers.get_all(REQUEST_ID).iter().count() > 1 {
