@@ -14,12 +14,15 @@ wrk.headers["Authorization"] = "Bearer " .. (os.getenv("ODU_TOKEN") or "")
 
 -- ODU_TARGET=emulator: the same session, created straight at the (embedded) emulator's Graph
 -- createUploadSession with a Graph token (env ODU_TOKEN) instead: what the server adds is the difference.
+-- Like the server's (temp/{user}/{uploadId}/{filename}), each session's file is in a folder of its
+-- own, so that the emulator creates that folder in both cases (its CPU is not the server's).
 local direct = os.getenv("ODU_TARGET") == "emulator"
 
 function request()
   counter = counter + 1
   if direct then
-    local path = string.format("/v1.0/me/drive/special/approot:/temp/direct/load-%d-%d.bin:/createUploadSession", tid or 0, counter)
+    local path = string.format("/v1.0/me/drive/special/approot:/temp/direct/%08x%024x/load-%d-%d.bin:/createUploadSession",
+      tid or 0, counter, tid or 0, counter)
     return wrk.format(nil, path, nil, '{"item":{"@microsoft.graph.conflictBehavior":"rename","fileSize":10485760}}')
   end
   local body = string.format('{"filename":"load-%d-%d.bin","size":10485760}', tid or 0, counter)

@@ -31,8 +31,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, Method, Request};
 use axum::routing::{get, post};
 use axum::Router;
+use tower::util::MapRequestLayer;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
@@ -346,25 +348,26 @@ pub fn app(state: AppState) -> Router {
         Some(www) => router.fallback_service(ServeDir::new(www)),
         None => router.fallback(|| async { ApiError::NotFound }),
     };
-    router
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(options.max_body_bytes))
-        .layer(cors(&options))
-        .layer(PropagateRequestIdLayer::x_request_id())
+    // One stack, applied in one `layer` call: each `Router::layer` call boxes every route again,
+    // and every request clones and polls each box (BENCHMARKS.md, "Server CPU").
+    let layers = ServiceBuilder::new()
+        // Outermost: a client request id that could forge log fields is dropped (and regenerated).
+        .layer(MapRequestLayer::new(logsafe::drop_unsafe_request_id))
+        .layer(SetRequestIdLayer::x_request_id(logsafe::MakeRandomRequestId))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
-                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    let id = request.headers().get(logsafe::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
                     // The path only: a callback's query carries the authorization code.
                     let path = logsafe::escaped(request.uri().path());
                     tracing::info_span!("request", request_id = %id, method = %request.method(), path = %path)
                 })
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // Outermost: a client request id that could forge log fields is dropped (and regenerated).
-        .layer(axum::middleware::map_request(logsafe::drop_unsafe_request_id))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(cors(&options))
+        .layer(DefaultBodyLimit::max(options.max_body_bytes));
+    router.method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed }).with_state(state).layer(layers)
 }
 
 #[cfg(test)]

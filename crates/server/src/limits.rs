@@ -41,7 +41,7 @@ impl Default for SessionLimits {
 pub struct Admission {
     /// The user it counts for.
     pub user: String,
-    /// Its id in the store.
+    /// Its id in the store (0: nothing was counted, no limit being on).
     pub id: u64,
 }
 
@@ -212,6 +212,10 @@ impl MemoryLimitStore {
         live: bool,
         limits: &SessionLimits,
     ) -> Result<Admission, Refused> {
+        if limits.per_minute == 0 && limits.max_live == 0 {
+            // No limit to enforce: nothing counted, no lock taken (id 0 is never a counted one's).
+            return Ok(Admission { user: user.to_owned(), id: 0 });
+        }
         let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let (next_id, users) = &mut *guard;
         if users.len() > 10_000 {
@@ -220,7 +224,10 @@ impl MemoryLimitStore {
                 !c.created.is_empty() || !c.live.is_empty()
             });
         }
-        let counters = users.entry(user.to_owned()).or_default();
+        if !users.contains_key(user) {
+            users.insert(user.to_owned(), Counters::default());
+        }
+        let counters = users.get_mut(user).expect("inserted above");
         counters.prune(now);
         if limits.per_minute > 0 && counters.created.len() >= limits.per_minute as usize {
             let oldest = counters.created.front().copied().unwrap_or(now);
@@ -239,8 +246,11 @@ impl MemoryLimitStore {
             });
         }
         *next_id += 1;
-        counters.created.push_back(now);
-        if live {
+        // Only what a limit reads is counted: with one of them off, its list stays empty.
+        if limits.per_minute > 0 {
+            counters.created.push_back(now);
+        }
+        if live && limits.max_live > 0 {
             counters.live.push((*next_id, now + MAX_LIVE_SPAN, None));
         }
         Ok(Admission { user: user.to_owned(), id: *next_id })
@@ -248,15 +258,21 @@ impl MemoryLimitStore {
 
     /// [`LimitStore::settle`], synchronously.
     pub fn settle_now(&self, admission: &Admission, until: Option<(SystemTime, String)>) {
+        if admission.id == 0 {
+            return;
+        }
         let mut guard = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let Some(counters) = guard.1.get_mut(&admission.user) else { return };
+        // `live` is in admission order (ids increase, removals keep the order).
+        let Ok(index) = counters.live.binary_search_by_key(&admission.id, |(id, _, _)| *id) else { return };
         match until {
-            None => counters.live.retain(|(id, _, _)| *id != admission.id),
+            None => {
+                counters.live.remove(index);
+            }
             Some((until, url)) => {
-                for entry in counters.live.iter_mut().filter(|(id, _, _)| *id == admission.id) {
-                    entry.1 = entry.1.min(until);
-                    entry.2 = Some(url.clone());
-                }
+                let entry = &mut counters.live[index];
+                entry.1 = entry.1.min(until);
+                entry.2 = Some(url);
             }
         }
     }
@@ -324,5 +340,44 @@ mod tests {
         for _ in 0..100 {
             store.admit_now("carol", at(5), true, &unlimited).unwrap();
         }
+    }
+
+    #[test]
+    fn only_what_a_limit_reads_is_kept() {
+        let store = MemoryLimitStore::default();
+        let held = |user: &str| {
+            let guard = store.users.lock().unwrap();
+            guard.1.get(user).map(|c| (c.created.len(), c.live.len()))
+        };
+        let unlimited = SessionLimits { per_minute: 0, max_live: 0 };
+        for _ in 0..1000 {
+            let a = store.admit_now("carol", at(5), true, &unlimited).unwrap();
+            store.settle_now(&a, Some((at(500), "http://x/c".into())));
+        }
+        assert_eq!(held("carol"), None, "no limit: nothing kept");
+        let rate_only = SessionLimits { per_minute: 1000, max_live: 0 };
+        let live_only = SessionLimits { per_minute: 0, max_live: 1000 };
+        for _ in 0..10 {
+            store.admit_now("dave", at(5), true, &rate_only).unwrap();
+            store.admit_now("erin", at(5), true, &live_only).unwrap();
+        }
+        assert_eq!((held("dave"), held("erin")), (Some((10, 0)), Some((0, 10))));
+    }
+
+    #[test]
+    fn settling_finds_its_own_entry_among_many() {
+        let store = MemoryLimitStore::default();
+        let limits = SessionLimits { per_minute: 0, max_live: 100 };
+        let all: Vec<Admission> = (0..50).map(|_| store.admit_now("alice", at(0), true, &limits).unwrap()).collect();
+        for a in all.iter().step_by(2) {
+            store.settle_now(a, None);
+        }
+        for (i, a) in all.iter().enumerate().skip(1).step_by(2) {
+            store.settle_now(a, Some((at(100), format!("http://x/{i}"))));
+        }
+        let live = futures_ready(store.live_sessions("alice", at(1)));
+        let want: Vec<(u64, String)> =
+            all.iter().enumerate().skip(1).step_by(2).map(|(i, a)| (a.id, format!("http://x/{i}"))).collect();
+        assert_eq!(live, want);
     }
 }

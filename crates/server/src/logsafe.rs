@@ -8,7 +8,8 @@
 use std::fmt;
 
 use axum::extract::Request;
-use axum::http::HeaderName;
+use axum::http::{HeaderName, HeaderValue};
+use tower_http::request_id::{MakeRequestId, RequestId};
 
 /// Longest client request id kept.
 pub const MAX_REQUEST_ID: usize = 64;
@@ -36,15 +37,40 @@ pub fn is_safe_request_id(id: &[u8]) -> bool {
     (1..=MAX_REQUEST_ID).contains(&id.len()) && id.iter().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
 }
 
-/// Middleware (before the request-id layer): drops a client `X-Request-Id` that is not safe,
-/// so that a fresh one is generated in its place.
-pub async fn drop_unsafe_request_id(mut request: Request) -> Request {
+/// Request mapping (before the request-id layer, e.g. in a `tower::util::MapRequestLayer`):
+/// drops a client `X-Request-Id` that is not safe, so that a fresh one is generated in its place.
+pub fn drop_unsafe_request_id(mut request: Request) -> Request {
     let headers = request.headers_mut();
     let all_safe = headers.get_all(REQUEST_ID).iter().all(|v| is_safe_request_id(v.as_bytes()));
     if !all_safe || headers.get_all(REQUEST_ID).iter().count() > 1 {
         headers.remove(REQUEST_ID);
     }
     request
+}
+
+/// Makes the ids of requests that came without a safe one: random UUIDs (version 4), like
+/// tower-http's `MakeRequestUuid`, drawn from the thread's generator instead of one `getrandom`
+/// system call per request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MakeRandomRequestId;
+
+impl MakeRequestId for MakeRandomRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid_v4(rand::random())).ok().map(RequestId::new)
+    }
+}
+
+/// `bits` as a version-4 (random) UUID, hyphenated lower-case hex (RFC 9562).
+pub fn uuid_v4(bits: u128) -> String {
+    let v = (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    format!(
+        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+        v >> 96,
+        (v >> 80) & 0xffff,
+        (v >> 64) & 0xffff,
+        (v >> 48) & 0xffff,
+        v & 0xffff_ffff_ffff
+    )
 }
 
 #[cfg(test)]
@@ -59,6 +85,18 @@ mod tests {
         assert!(!shown.contains('\u{2028}') && !shown.contains('\u{202e}') && !shown.contains('\u{200b}'));
         assert!(shown.starts_with("x\\nFAKE-LINE\\u{1b}[31m\\r"));
         assert_eq!(escaped("access_denied").to_string(), "access_denied");
+    }
+
+    #[test]
+    fn request_ids_are_uuid_v4() {
+        assert_eq!(uuid_v4(0), "00000000-0000-4000-8000-000000000000");
+        assert_eq!(uuid_v4(u128::MAX), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(uuid_v4(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef), "01234567-89ab-4def-8123-456789abcdef");
+        let request = axum::http::Request::new(());
+        let (a, b) = (MakeRandomRequestId.make_request_id(&request), MakeRandomRequestId.make_request_id(&request));
+        let (a, b) = (a.unwrap().into_header_value(), b.unwrap().into_header_value());
+        assert_ne!(a, b);
+        assert!(is_safe_request_id(a.as_bytes()) && a.len() == 36, "{a:?}");
     }
 
     #[test]

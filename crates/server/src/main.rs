@@ -7,6 +7,12 @@ use onedrive_upload_server::config::Config;
 use onedrive_upload_server::{app, database, embedded, oauth, AppState, Mode};
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc's per-thread heaps: the system allocator's arena lock was a tenth of the server's CPU
+/// under load (BENCHMARKS.md, "Server CPU").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     // Logs go to stderr; stdout carries only the `listening on` line.
