@@ -93,8 +93,8 @@ if [ "$SKIP_BUILD" = 0 ]; then
     log "npm ci (bench/)"
     (cd bench && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
-  log "wasm-pack build --target web --release ($WASM_OPT_NOTE)"
-  PATH="$WASM_OPT_PATH" wasm-pack build --target web --release --out-dir "$PKG" 2>&1 | tail -n 3 >&2
+  log "scripts/build-pkg.sh (wasm-pack build --target web --release, then scripts/shrink-pkg.mjs)"
+  bash scripts/build-pkg.sh "$PKG" 2>&1 | tail -n 3 >&2
   log "cargo build --profile service -p onedrive-upload-server"
   cargo build -q --profile service -p onedrive-upload-server
   log "QuickXorHash wasm probe (bench/qxh-wasm)"

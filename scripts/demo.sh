@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the demo: installs what is missing, builds pkg/ with wasm-pack, then starts the server
+# Runs the demo: installs what is missing, builds pkg/ (scripts/build-pkg.sh), then starts the server
 # with its embedded OneDrive emulator and serves www/ on http://127.0.0.1:8000/ until Ctrl-C
 # (www/uppy.html: the Uppy Dashboard page, whose www/vendor/ bundle is built here from npm packages).
 set -euo pipefail
@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # wasm-pack runs the first wasm-opt on PATH: the pinned npm binaryen (see tools/package.json).
 export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 bash scripts/bootstrap.sh
-wasm-pack build --target web --release
+bash scripts/build-pkg.sh
 (cd packages/uppy-onedrive && npm run --silent build:www) # Uppy for www/uppy.html, from locked npm packages
 cargo build --profile service -p onedrive-upload-server
 echo

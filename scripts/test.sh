@@ -100,8 +100,8 @@ echo "server: $SERVER_URL"
 ODU_TEST_SERVER="$SERVER_URL" wasm-pack test --headless --firefox --geckodriver "$GECKODRIVER"
 stop_server
 
-step "build pkg/ (wasm-pack build --target web --release)"
-wasm-pack build --target web --release
+step "build pkg/ as shipped (scripts/build-pkg.sh: wasm-pack build --target web --release, then shrink-pkg.mjs)"
+bash scripts/build-pkg.sh
 
 step "bundle Uppy for www/uppy.html (esbuild into www/vendor/)"
 (cd packages/uppy-onedrive && npm run --silent build:www)

@@ -1,11 +1,13 @@
 //! Pause, resume and cancel of one upload (its handle's methods and its AbortSignal), as futures the driver selects on.
 
+use alloc::vec::Vec;
+
 use crate::error::{call, get};
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use web_sys::AbortSignal;
 

@@ -1,27 +1,33 @@
 //! The upload loop: performs each engine `Action` (session, PUT, GET, sleep, DELETE) and feeds back the `Event`.
 
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+use onedrive_upload_core::text::{cat, dec};
+
 use crate::control::{Control, SignalLink, State};
 use crate::error::{call, get, message_of, size_of, UploadFailure};
 use crate::hasher::Hasher;
 use crate::options::{Options, SessionSource};
 use crate::progress::Progress;
+use crate::race::{join, select, Either};
 use crate::reader::{iso, json_of, millis, BrowserReader};
 use crate::session::{self, Answer};
 use crate::storage::{Saved, Slot};
 use crate::timer::sleep;
 use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
-use futures_util::future::{join, select, Either};
+use alloc::rc::Rc;
+use core::cell::{Cell, RefCell};
+use core::future::Future;
+use core::pin::{pin, Pin};
+use core::task::{Poll, Waker};
 use js_sys::JSON;
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::{
     committed_item_of, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer,
     SessionInfo,
 };
-use std::cell::{Cell, RefCell};
-use std::future::Future;
-use std::pin::{pin, Pin};
-use std::rc::Rc;
-use std::task::{Poll, Waker};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, File};
 
@@ -31,7 +37,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
     let total = size_of(&file) as u64;
     let endpoint = match &options.session {
         SessionSource::Url(u) => u.clone(),
-        SessionSource::Function(f) => format!("function {}", get(f, "name").as_string().unwrap_or_default()),
+        SessionSource::Function(f) => cat(&["function ", &get(f, "name").as_string().unwrap_or_default()]),
     };
     let slot = Slot::open(&file, &endpoint, options.resume);
     let hasher = options.verify.then(|| Hasher::new(file.clone().into()));
@@ -102,7 +108,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                 // Time to first byte: the file's first read for the hash waits until the first PUT's
                 // body is moving (its first upload progress event), not beside the request's start.
                 let on_wire = Rc::new(Signal::default());
-                if !std::mem::take(&mut first_put) {
+                if !core::mem::take(&mut first_put) {
                     on_wire.set();
                 }
                 let wire = on_wire.clone();
@@ -123,7 +129,7 @@ pub async fn run(file: File, options: Options, control: Rc<Control>) -> Result<J
                     // A PUT that ends before its body moved (refused, unreachable) hashes nothing now.
                     match select(put.as_mut(), on_wire.wait()).await {
                         Either::Left((outcome, _)) => Got::Http(outcome),
-                        Either::Right(_) => Got::Http(join(put, hashed).await.0),
+                        Either::Right(_) => Got::Http(join(put, pin!(hashed)).await.0),
                     }
                 });
                 to_event(interruptible(&control, io, Some(&body_sent)).await, Event::PutAnswered)
@@ -231,7 +237,7 @@ impl Signal {
 
     /// Resolves once the flag is set.
     fn wait(&self) -> impl Future<Output = ()> + Unpin + '_ {
-        std::future::poll_fn(move |cx| {
+        core::future::poll_fn(move |cx| {
             if self.set.get() {
                 Poll::Ready(())
             } else {
@@ -328,7 +334,7 @@ async fn finish(
             .ok_or_else(|| UploadFailure::protocol("the session answered an unreadable driveItem"))?,
     };
     if item.size != total {
-        let message = format!("the server stored {} bytes, the file has {total}", item.size);
+        let message = cat(&["the server stored ", &dec(item.size), " bytes, the file has ", &dec(total)]);
         return Err(UploadFailure::new(FailureCode::Integrity, None, message));
     }
     if let Some(h) = hasher {

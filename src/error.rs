@@ -1,6 +1,9 @@
 //! Why an upload failed ([`UploadFailure`], typed until `lib.rs` makes the JS `UploadError` of it),
 //! the `UploadError` TypeScript declaration, and small JS value helpers.
 
+use alloc::string::String;
+use onedrive_upload_core::text::cat;
+
 use js_sys::{Error, Reflect};
 use onedrive_upload_core::engine::{Failure, FailureCode};
 use wasm_bindgen::prelude::*;
@@ -59,7 +62,7 @@ impl UploadFailure {
 
     /// `invalid-option` naming the option.
     pub fn invalid_option(option: &str, why: &str) -> Self {
-        Self::new(FailureCode::InvalidOption, None, format!("invalid option `{option}`: {why}"))
+        Self::new(FailureCode::InvalidOption, None, cat(&["invalid option `", option, "`: ", why]))
     }
 }
 

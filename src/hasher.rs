@@ -5,13 +5,26 @@
 //! so memory stays flat whatever the file size. Browsers whose blob streams have no BYOB reader
 //! fall back to `Blob.slice().arrayBuffer()` per piece (a fresh buffer each time, still bounded).
 
+use alloc::string::String;
+use alloc::vec::Vec;
+
 use crate::error::{call, get, size_of};
+use core::cell::{Cell, RefCell};
 use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use onedrive_upload_core::quickxor::QuickXorHash;
-use std::cell::{Cell, RefCell};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, ReadableStream, ReadableStreamByobReader};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `Uint8Array.prototype.set.call(slice, from)`: `from` copied into `slice` (same length).
+    // wasm-size: js-sys's `Uint8Array::copy_to` is this call behind a length assert whose panic
+    // message links `core::fmt`; here the lengths are equal by construction.
+    #[wasm_bindgen(js_namespace = Uint8Array, js_name = "prototype.set.call")]
+    fn copy_into(slice: &mut [u8], from: &Uint8Array);
+}
 
 /// Bytes read and hashed per step at most: memory stays flat whatever the file size.
 const PIECE: u64 = 2 * 1024 * 1024;
@@ -158,8 +171,8 @@ impl Hasher {
         }
         let mut buf = self.buf.borrow_mut();
         buf.resize(n, 0);
-        view.copy_to(&mut buf[..n]);
-        self.state.borrow_mut().update(&buf[..n]);
+        copy_into(&mut buf, view);
+        self.state.borrow_mut().update(&buf);
         self.cursor.set(self.cursor.get() + n as u64);
         Ok(())
     }

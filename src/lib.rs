@@ -5,6 +5,10 @@
 //! ([`driver`]), and the result is the committed driveItem or an `UploadError`: failures stay
 //! typed ([`error::UploadFailure`]) until [`into_error`] makes the JS error, here, once.
 
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "std")), no_std)]
+
+extern crate alloc;
+
 mod allocator; // wasm-size: lol_alloc instead of dlmalloc (figures in allocator.rs)
 mod control;
 mod driver;
@@ -12,20 +16,30 @@ mod error;
 mod hasher;
 mod options;
 mod progress;
+mod race;
 mod reader;
 mod session;
 mod storage;
 mod timer;
 mod xhr;
 
+/// wasm-size: the shipped bundle links no std, so a panic (a bug: nothing here panics on any
+/// input) is a trap with no message, not std's hook formatting one; `WebAssembly.RuntimeError:
+/// unreachable` reaches JS, and the tests (feature `std`) keep std's messages.
+#[cfg(all(target_arch = "wasm32", not(feature = "std")))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    core::arch::wasm32::unreachable()
+}
+
 #[cfg(test)]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
+use alloc::rc::Rc;
 use control::Control;
 use error::{set, UploadFailure};
 use js_sys::{Error, Promise};
 use onedrive_upload_core::engine::{Failure, FailureCode};
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;

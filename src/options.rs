@@ -1,5 +1,9 @@
 //! The `uploadFile` options: read field by field, validated once into [`Options`], with their TypeScript types.
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use onedrive_upload_core::text::cat;
+
 use crate::error::UploadFailure;
 use js_sys::{Function, Number, Object, Reflect};
 use onedrive_upload_core::chunk::ChunkSize;
@@ -114,7 +118,7 @@ fn known_keys(object: &JsValue, known: &[&str], prefix: &str) -> Result<(), Uplo
     for key in Object::keys(object.unchecked_ref::<Object>()).iter() {
         let key = key.as_string().unwrap_or_default();
         if !known.contains(&key.as_str()) {
-            return Err(UploadFailure::invalid_option(&format!("{prefix}{key}"), "unknown option"));
+            return Err(UploadFailure::invalid_option(&cat(&[prefix, &key]), "unknown option"));
         }
     }
     Ok(())
@@ -172,11 +176,11 @@ impl Options {
             known_keys(&r, &RETRY_KNOWN, "retry.")?;
             let mut fields =
                 [retry.client_error_retries.into(), retry.base_delay_ms, retry.max_delay_ms, retry.max_attempts.into()];
-            for (i, key) in RETRY_KNOWN.iter().enumerate() {
+            for (i, (field, key)) in fields.iter_mut().zip(RETRY_KNOWN).enumerate() {
                 if let Some(v) = get(&r, key) {
                     // The two counts are u32, the two delays u64.
                     let max = if i % 3 == 0 { u32::MAX.into() } else { u64::MAX };
-                    fields[i] =
+                    *field =
                         whole(&v, max).ok_or_else(|| bad("retry", "its fields must be whole numbers of at least 0"))?;
                 }
             }

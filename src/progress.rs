@@ -1,8 +1,8 @@
 //! Progress reports for `onProgress`: bytes sent and acknowledged (never backwards), speed over a short window, ETA.
 
 use crate::error::set;
+use alloc::collections::VecDeque;
 use js_sys::{Function, Object};
-use std::collections::VecDeque;
 use wasm_bindgen::prelude::*;
 
 /// Speed is measured over about this many ms.
@@ -68,8 +68,8 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::cell::RefCell;
-    use std::rc::Rc;
+    use alloc::rc::Rc;
+    use core::cell::RefCell;
     use wasm_bindgen_test::wasm_bindgen_test;
 
     fn recorder() -> (Function, Rc<RefCell<Vec<JsValue>>>) {

@@ -1,6 +1,10 @@
 //! The engine's [`Reader`] over the browser's own parsers: answer bodies through `JSON.parse`,
 //! timestamps through `Date.parse` (a conversion at the edge; the engine decides what they mean).
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use onedrive_upload_core::text::dec;
+
 use js_sys::{Array, Number, Object, Reflect, JSON};
 use onedrive_upload_core::engine::{Json, Reader};
 use wasm_bindgen::{JsCast, JsValue};
@@ -47,7 +51,7 @@ pub fn json_of(v: &JsValue, depth: u32) -> Option<Json> {
         return Some(Json::Bool(b));
     }
     if let Some(n) = v.as_f64() {
-        let digits = if n >= 0.0 && Number::is_safe_integer(v) { (n as u64).to_string() } else { String::new() };
+        let digits = if n >= 0.0 && Number::is_safe_integer(v) { String::from(&*dec(n as u64)) } else { String::new() };
         return Some(Json::Num(digits));
     }
     if v.is_null() {

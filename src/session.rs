@@ -1,6 +1,10 @@
 //! Getting an upload session: POST `{"filename","size"}` to the session endpoint, or call the
 //! session function; a failure comes back as the engine's event (which decides on retries).
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use onedrive_upload_core::text::{cat, dec};
+
 use crate::error::{get, message_of, set, size_of};
 use crate::options::{Options, SessionSource};
 use crate::reader::millis;
@@ -80,7 +84,7 @@ async fn post(url: &str, options: &Options, file: &File) -> Result<JsValue, Even
             message: server_message(status, &body),
             retry_after_ms: retry_after.as_deref().and_then(retry_after_ms),
         }),
-        Outcome::NetworkError(m) => Err(Event::NetworkError { message: format!("session endpoint unreachable: {m}") }),
+        Outcome::NetworkError(m) => Err(Event::NetworkError { message: cat(&["session endpoint unreachable: ", &m]) }),
         Outcome::Stalled => Err(Event::Stalled),
     }
 }
@@ -94,7 +98,7 @@ fn server_message(status: u16, body: &str) -> String {
     });
     match from_json {
         Some(m) => m,
-        None if body.trim_ascii().is_empty() => format!("the session endpoint answered HTTP {status}"),
+        None if body.trim_ascii().is_empty() => cat(&["the session endpoint answered HTTP ", &dec(status.into())]),
         None => clip(body, 300).into(),
     }
 }
@@ -152,7 +156,8 @@ fn resolve(url: &str, base: &str) -> String {
     let scheme_end = base.as_bytes().windows(3).position(|w| w == b"://");
     match scheme_end {
         Some(i) if origin_relative => {
-            let host_end = base.as_bytes()[i + 3..].iter().position(|&b| matches!(b, b'/' | b'?' | b'#'));
+            let host_end =
+                base.as_bytes().get(i + 3..).unwrap_or_default().iter().position(|&b| matches!(b, b'/' | b'?' | b'#'));
             // wasm-size: `get`, not indexing: the only panicking str slice left linked
             // `str::slice_error_fail` with `<char as Debug>` and `<Range as Debug>`: -3,784 B gzipped wasm (51,315 -> 47,531 B).
             let mut out = String::from(base.get(..host_end.map_or(base.len(), |j| i + 3 + j)).unwrap_or(base));

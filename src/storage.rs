@@ -1,5 +1,9 @@
 //! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
 
+use alloc::string::String;
+use alloc::vec::Vec;
+use onedrive_upload_core::text::{cat, dec};
+
 use crate::error::{call, get, set, size_of};
 use crate::reader::millis;
 use js_sys::{Reflect, JSON};
@@ -62,8 +66,10 @@ impl Slot {
         let (size, modified) = (size_of(file) as u64, get(file, "lastModified").as_f64().unwrap_or(0.0) as i64);
         let (name, kind) =
             (get(file, "name").as_string().unwrap_or_default(), get(file, "type").as_string().unwrap_or_default());
-        let fingerprint = format!("{name}\u{0}{size}\u{0}{modified}\u{0}{kind}\u{0}{endpoint}");
-        Slot { storage, key: format!("{PREFIX}{}", QuickXorHash::hash(fingerprint.as_bytes())) }
+        let sign = if modified < 0 { "-" } else { "" };
+        let fingerprint =
+            cat(&[&name, "\0", &dec(size), "\0", sign, &dec(modified.unsigned_abs()), "\0", &kind, "\0", endpoint]);
+        Slot { storage, key: cat(&[PREFIX, &QuickXorHash::hash(fingerprint.as_bytes())]) }
     }
 
     /// The remembered session, unless absent, unreadable or expired (then it is removed).

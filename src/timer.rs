@@ -1,9 +1,9 @@
 //! A timer as a future: `setTimeout` resolving a promise; dropping it clears the timer.
 
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 use js_sys::{Function, Promise};
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 

@@ -1,10 +1,14 @@
 //! XMLHttpRequest as a future: dropping it aborts the request and detaches its handlers; byte-level upload progress; stall timer.
 
+use alloc::boxed::Box;
+use alloc::string::String;
+use onedrive_upload_core::text::cat;
+
 use crate::error::{call, get, message_of, set};
-use futures_util::future::{select, Either};
+use crate::race::{select, Either};
+use alloc::rc::Rc;
+use core::cell::Cell;
 use js_sys::{Function, Promise};
-use std::cell::Cell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, XmlHttpRequest};
@@ -145,10 +149,10 @@ pub async fn send(req: Request<'_>, on_upload: Option<Rc<dyn Fn(f64)>>) -> Outco
     done.set(true);
     let status = get(&xhr, "status").as_f64().unwrap_or(0.0) as u16;
     if status == 0 {
-        return Outcome::NetworkError(format!(
-            "{} request failed without an answer (network error or CORS refusal)",
-            req.method
-        ));
+        return Outcome::NetworkError(cat(&[
+            req.method,
+            " request failed without an answer (network error or CORS refusal)",
+        ]));
     }
     Outcome::Answer {
         status,
@@ -164,7 +168,8 @@ async fn watchdog(last_activity: Rc<Cell<f64>>, stall: u32) {
         if idle >= f64::from(stall) {
             return;
         }
-        crate::timer::sleep((f64::from(stall) - idle).ceil() as u64).await;
+        // Positive here; rounded up (no `f64::ceil` without std): the loop then sees it idle.
+        crate::timer::sleep((f64::from(stall) - idle) as u64 + 1).await;
     }
 }
 

@@ -77,7 +77,7 @@ impl ChunkPlan {
     #[cfg(test)]
     pub fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         let mut next = 0;
-        std::iter::from_fn(move || {
+        core::iter::from_fn(move || {
             let r = self.range_from(next, None)?;
             next = r.1;
             Some(r)

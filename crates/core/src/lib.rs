@@ -3,6 +3,13 @@
 //! arithmetic, chunk planning, the sans-IO retry engine, QuickXorHash, and (with the `serde`
 //! feature, which the wasm build leaves off) Graph's wire types. No I/O, no clocks, no
 //! randomness of its own.
+//!
+//! `no_std` (with `alloc`) unless tested or built with `serde`, so that the wasm bundle links no
+//! std (see the root crate's `std` feature).
+
+#![cfg_attr(not(any(test, feature = "serde")), no_std)]
+
+extern crate alloc;
 
 pub mod chunk;
 pub mod dev_client;
@@ -13,6 +20,7 @@ pub mod names;
 pub mod protocol;
 pub mod quickxor;
 pub mod range;
+pub mod text;
 pub mod time;
 
 pub use chunk::{ChunkPlan, ChunkSize};

@@ -4,7 +4,7 @@
 //! OneDrive refuses, with these same functions. Each rule is one [`NameRule`]; stricter,
 //! site-specific rules (user ids, feature folders) are layered on top by the server.
 
-use std::fmt;
+use core::fmt;
 
 use crate::error::CoreError;
 

@@ -44,7 +44,7 @@ pub struct CreateUploadSessionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<UploadSessionItem>,
     /// When true the last PUT does not commit; a `POST {uploadUrl}` does.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "core::ops::Not::not")]
     pub defer_commit: bool,
 }
 

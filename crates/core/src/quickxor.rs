@@ -5,6 +5,8 @@
 //! into 160 byte-buckets (a vectorisable XOR of 160-byte blocks); `finalize` spreads the
 //! buckets over the state once.
 
+use alloc::string::String;
+
 const WIDTH_BITS: usize = 160;
 const SHIFT: usize = 11;
 const BLOCK: usize = WIDTH_BITS; // bytes 160 apart share a shift
@@ -23,8 +25,8 @@ impl Default for QuickXorHash {
     }
 }
 
-impl std::fmt::Debug for QuickXorHash {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Debug for QuickXorHash {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("QuickXorHash").field("len", &self.len).finish_non_exhaustive()
     }
 }
@@ -52,10 +54,12 @@ impl QuickXorHash {
         // Head: fill up to the next bucket boundary.
         if pos != 0 {
             let n = (BLOCK - pos).min(data.len());
-            for (b, &x) in self.buckets[pos..pos + n].iter_mut().zip(&data[..n]) {
+            // wasm-size: iterators and `get`, no slice indexing or `copy_from_slice` (whose panics
+            // link `core::fmt`'s integer printing; see `crate::text`).
+            for (b, &x) in self.buckets.iter_mut().skip(pos).zip(data.iter().take(n)) {
                 *b ^= x;
             }
-            data = &data[n..];
+            data = data.get(n..).unwrap_or_default();
             pos = (pos + n) % BLOCK;
             if pos != 0 {
                 return;
@@ -73,7 +77,9 @@ impl QuickXorHash {
         }
         for (bucket, a) in self.buckets.chunks_exact_mut(8).zip(acc) {
             let merged = bucket.first_chunk().map_or(0, |l| u64::from_le_bytes(*l)) ^ a;
-            bucket.copy_from_slice(&merged.to_le_bytes());
+            if let Some(b) = bucket.first_chunk_mut() {
+                *b = merged.to_le_bytes();
+            }
         }
         // Tail.
         let tail = blocks.remainder();

@@ -1,7 +1,11 @@
 //! `Content-Range` headers and `nextExpectedRanges` entries: formatting and strict parsing.
 
+use crate::text::{cat, dec};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use crate::error::CoreError;
-use std::fmt;
+use core::fmt;
 
 /// A `Content-Range` as sent to an upload URL.
 ///
@@ -74,12 +78,22 @@ impl ContentRange {
     }
 }
 
+impl ContentRange {
+    /// The header value: `bytes first-last/total` or `bytes */total` (built without `core::fmt`,
+    /// see [`crate::text`]; `Display` writes the same).
+    pub fn header(&self) -> String {
+        match *self {
+            ContentRange::Bytes { first, last, total } => {
+                cat(&["bytes ", &dec(first), "-", &dec(last), "/", &dec(total)])
+            }
+            ContentRange::Unsatisfied { total } => cat(&["bytes */", &dec(total)]),
+        }
+    }
+}
+
 impl fmt::Display for ContentRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            ContentRange::Bytes { first, last, total } => write!(f, "bytes {first}-{last}/{total}"),
-            ContentRange::Unsatisfied { total } => write!(f, "bytes */{total}"),
-        }
+        f.write_str(&self.header())
     }
 }
 

@@ -1,6 +1,10 @@
 //! Graph timestamps (`2015-01-29T09:21:55.523Z`, 0-7 fractional digits, `Z` or an offset)
 //! to and from Unix milliseconds, without a date library (keeps the wasm bundle small).
 
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+
 use crate::error::CoreError;
 
 /// Parses an RFC 3339 timestamp as Graph writes it into Unix milliseconds.
@@ -10,7 +14,7 @@ pub fn parse_millis(s: &str) -> Result<i64, CoreError> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':' {
         return Err(err());
     }
-    let num = |r: std::ops::Range<usize>| -> Result<i64, CoreError> {
+    let num = |r: core::ops::Range<usize>| -> Result<i64, CoreError> {
         let part = s.get(r).ok_or_else(err)?;
         if !part.bytes().all(|c| c.is_ascii_digit()) {
             return Err(err());

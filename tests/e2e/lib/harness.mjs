@@ -34,7 +34,7 @@ export function serverBin() {
 export function requirePkg() {
   const pkg = path.join(ROOT, "pkg");
   if (!existsSync(path.join(pkg, "onedrive_upload.js"))) {
-    throw new Error(`${pkg}/onedrive_upload.js not found: run \`wasm-pack build --target web --release\` in ${ROOT}`);
+    throw new Error(`${pkg}/onedrive_upload.js not found: run \`scripts/build-pkg.sh\` in ${ROOT}`);
   }
   return pkg;
 }

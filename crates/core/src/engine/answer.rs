@@ -1,6 +1,10 @@
 //! Reading upload-URL answers: which row of the retry table a status falls in, and the
 //! `nextExpectedRanges` / driveItem bodies, all without panicking on malformed input.
 
+use crate::text::{cat, dec};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 use super::json::{Json, NativeReader, Reader};
 use super::{CommittedItem, HttpAnswer};
 use crate::range::ExpectedRange;
@@ -71,10 +75,7 @@ pub(super) fn parse_status(r: &dyn Reader, body: &str, total: u64) -> Result<Sta
     }
     let expires_at_ms = expiry.and_then(|s| r.millis(s));
     let first = first.ok_or("status body has no nextExpectedRanges")?;
-    let next = ExpectedRange::parse(first).map_err(|_| format!("malformed nextExpectedRanges entry `{first}`"))?;
-    if next.start >= total {
-        return Err(format!("nextExpectedRanges `{first}` starts past the end of a {total}-byte file"));
-    }
+    let next = checked_range(first, total)?;
     Ok(Status { next, expires_at_ms })
 }
 
@@ -83,9 +84,14 @@ pub(super) fn parse_ranges(ranges: &[String], total: u64) -> Result<ExpectedRang
     let Some(first) = ranges.first() else {
         return Ok(ExpectedRange { start: 0, end: None });
     };
-    let next = ExpectedRange::parse(first).map_err(|_| format!("malformed nextExpectedRanges entry `{first}`"))?;
+    checked_range(first, total)
+}
+
+/// One `nextExpectedRanges` entry that starts inside a file of `total` bytes.
+fn checked_range(first: &str, total: u64) -> Result<ExpectedRange, String> {
+    let next = ExpectedRange::parse(first).map_err(|_| cat(&["malformed nextExpectedRanges entry `", first, "`"]))?;
     if next.start >= total {
-        return Err(format!("nextExpectedRanges `{first}` starts past the end of a {total}-byte file"));
+        return Err(cat(&["nextExpectedRanges `", first, "` starts past the end of a ", &dec(total), "-byte file"]));
     }
     Ok(next)
 }
@@ -151,13 +157,13 @@ pub fn clip(s: &str, max: usize) -> &str {
 /// the body is a Graph error, else the start of the body.
 pub(super) fn describe(r: &dyn Reader, answer: &HttpAnswer) -> String {
     match graph_error(r, &answer.body) {
-        Some((codes, message)) => format!("HTTP {}: {codes}: {message}", answer.status),
+        Some((codes, message)) => cat(&["HTTP ", &dec(answer.status.into()), ": ", &codes, ": ", &message]),
         None => {
             let body = clip(&answer.body, 200);
             if body.is_empty() {
-                format!("HTTP {}", answer.status)
+                cat(&["HTTP ", &dec(answer.status.into())])
             } else {
-                format!("HTTP {}: {body}", answer.status)
+                cat(&["HTTP ", &dec(answer.status.into()), ": ", body])
             }
         }
     }

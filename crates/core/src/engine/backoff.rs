@@ -5,7 +5,8 @@
 pub fn backoff_delay_ms(attempt: u32, base_ms: u64, max_ms: u64, unit: f64) -> u64 {
     let ceiling = base_ms.saturating_mul(1u64.checked_shl(attempt.min(63)).unwrap_or(u64::MAX)).min(max_ms);
     let unit = if unit.is_finite() { unit.clamp(0.0, 1.0) } else { 0.0 };
-    ((ceiling as f64) * unit).floor().min(ceiling as f64) as u64
+    // Non-negative, so `as` (truncation) is the floor; `f64::floor` is std-only.
+    ((ceiling as f64) * unit).min(ceiling as f64) as u64
 }
 
 #[cfg(test)]

@@ -2,6 +2,10 @@
 //! so the WebAssembly build links no serde_json (the serde protocol types stay for the services),
 //! and the [`Reader`] seam through which the engine reads bodies and timestamps.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 // wasm-size: serde_json for these bodies (in the engine and the driver) cost 48,196 B of gzipped wasm
 // (46de6f2, which replaced it: 123,452 -> 75,256 B).
 
@@ -199,7 +203,7 @@ impl Parser<'_> {
             }
             (self.digits() > 0).then_some(())?;
         }
-        let text = std::str::from_utf8(self.b.get(start..self.i)?).ok()?;
+        let text = core::str::from_utf8(self.b.get(start..self.i)?).ok()?;
         Some(Json::Num(text.to_owned()))
     }
 

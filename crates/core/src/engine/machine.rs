@@ -31,6 +31,11 @@
 //!   `TimerFired` while a PUT is pending) fail with `protocol`; `Abort` and `Resume` are honoured
 //!   in every state; after `Done`/`Fail` every event returns that same final action again.
 
+use crate::text::cat;
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::string::String;
+
 mod answers;
 mod requests;
 
@@ -131,7 +136,7 @@ impl Engine {
         }
         let action = match (self.phase, event) {
             (Phase::Deleting, _) => self.fail(FailureCode::Aborted, None, "upload aborted".into()),
-            (Phase::Idle, e) => self.protocol(&format!("{} before start", e.name())),
+            (Phase::Idle, e) => self.protocol(&cat(&[e.name(), " before start"])),
             (_, Event::Abort) => self.abort(),
             (_, Event::Resume) => self.resume(now_ms),
             (Phase::AwaitSession, Event::SessionReady(info)) => self.session_ready(info, now_ms),
@@ -148,7 +153,7 @@ impl Engine {
             (Phase::AwaitStatus { fetch_item: false }, Event::StatusAnswered(a)) => self.status_answered(a, now_ms),
             (Phase::AwaitStatus { fetch_item: true }, Event::StatusAnswered(a)) => self.item_answered(a),
             (Phase::AwaitStatus { fetch_item: true }, e @ (Event::NetworkError { .. } | Event::Stalled)) => {
-                self.protocol(&format!("commit answer had no id and the follow-up GET failed: {}", e.name()))
+                self.protocol(&cat(&["commit answer had no id and the follow-up GET failed: ", e.name()]))
             }
             (Phase::AwaitCommitted(lost), Event::CommittedAnswered(a)) => self.committed_answered(lost, a),
             (Phase::AwaitPut { .. } | Phase::AwaitStatus { .. }, Event::NetworkError { message }) => {
@@ -164,7 +169,7 @@ impl Engine {
                 self.backoff(None, "statusUrl request stalled".into(), Next::Committed(lost))
             }
             (Phase::Sleeping(next), Event::TimerFired) => self.send(next, now_ms),
-            (phase, e) => self.protocol(&format!("unexpected {} while {}", e.name(), phase.name())),
+            (phase, e) => self.protocol(&cat(&["unexpected ", e.name(), " while ", phase.name()])),
         };
         self.finish(action)
     }

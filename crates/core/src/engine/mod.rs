@@ -17,6 +17,10 @@
 //! }
 //! ```
 
+use crate::text::cat;
+use alloc::string::String;
+use alloc::vec::Vec;
+
 mod answer;
 mod backoff;
 mod json;
@@ -273,7 +277,7 @@ pub fn verify_hash(item: &CommittedItem, local: &str) -> Result<(), Failure> {
         Some(remote) => Err(Failure {
             code: FailureCode::Integrity,
             status: None,
-            message: format!("QuickXorHash mismatch: local {local}, server {remote}"),
+            message: cat(&["QuickXorHash mismatch: local ", local, ", server ", remote]),
         }),
         None => Err(Failure {
             code: FailureCode::Integrity,

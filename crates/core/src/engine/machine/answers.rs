@@ -1,6 +1,9 @@
 //! How the engine reads each answer: PUT, status GET, the GET after a commit without `id`, and
 //! `statusUrl`, and the error rows they share.
 
+use crate::text::cat;
+use alloc::string::String;
+
 use super::super::answer::{classify, committed_item_of, describe, parse_status, Row};
 use super::super::phase::{Lost, Next};
 use super::super::{Action, Failure, FailureCode, HttpAnswer};
@@ -35,7 +38,7 @@ impl Engine {
     }
 
     pub(super) fn status_answered(&mut self, a: HttpAnswer, now_ms: i64) -> Action {
-        let probe = std::mem::take(&mut self.resume_probe);
+        let probe = core::mem::take(&mut self.resume_probe);
         match classify(&a, false) {
             Row::SessionGone if probe => self.lose(Lost::Stored, describe(&*self.reader, &a)),
             Row::Accepted => match parse_status(&*self.reader, &a.body, self.config.total) {
@@ -55,10 +58,11 @@ impl Engine {
     pub(super) fn item_answered(&mut self, a: HttpAnswer) -> Action {
         match self.item(&a.body) {
             Some(item) if a.status == 200 => self.done(item, a.body),
-            _ => self.protocol(&format!(
-                "the commit answer had no driveItem id, and GET gave none ({})",
-                describe(&*self.reader, &a)
-            )),
+            _ => self.protocol(&cat(&[
+                "the commit answer had no driveItem id, and GET gave none (",
+                &describe(&*self.reader, &a),
+                ")",
+            ])),
         }
     }
 
@@ -85,7 +89,7 @@ impl Engine {
                 Next::Committed(lost),
             ),
             _ => {
-                let message = std::mem::take(&mut self.lost_message);
+                let message = core::mem::take(&mut self.lost_message);
                 self.new_session(lost, message)
             }
         }

@@ -1,6 +1,9 @@
 //! How the engine sends its next request: backoff and `Retry-After`, attempt counting, session
 //! loss and replacement, and realignment on the server's offset.
 
+use crate::text::{cat, dec};
+use alloc::string::String;
+
 use super::super::answer::Status;
 use super::super::phase::{Lost, Next, Phase};
 use super::super::{backoff_delay_ms, Action, CommittedItem, Failure, FailureCode};
@@ -52,15 +55,19 @@ impl Engine {
             Some(Failure { code: FailureCode::Protocol, status, message }) => {
                 self.fail(FailureCode::Protocol, status, message)
             }
-            Some(Failure { code: FailureCode::SessionFailed, status, message }) => {
-                self.fail(FailureCode::SessionFailed, status, format!("gave up after {n} attempts; last: {message}"))
-            }
+            Some(Failure { code: FailureCode::SessionFailed, status, message }) => self.fail(
+                FailureCode::SessionFailed,
+                status,
+                cat(&["gave up after ", &dec(n.into()), " attempts; last: ", &message]),
+            ),
             Some(f) => self.fail(
                 FailureCode::RetriesExhausted,
                 f.status,
-                format!("gave up after {n} attempts; last: {}", f.message),
+                cat(&["gave up after ", &dec(n.into()), " attempts; last: ", &f.message]),
             ),
-            None => self.fail(FailureCode::RetriesExhausted, None, format!("gave up after {n} attempts")),
+            None => {
+                self.fail(FailureCode::RetriesExhausted, None, cat(&["gave up after ", &dec(n.into()), " attempts"]))
+            }
         }
     }
 
@@ -68,7 +75,7 @@ impl Engine {
     pub(super) fn lose(&mut self, lost: Lost, message: String) -> Action {
         self.has_session = false;
         self.expires_at_ms = None;
-        if std::mem::take(&mut self.has_status_url) {
+        if core::mem::take(&mut self.has_status_url) {
             self.lost_message = message;
             return self.send_committed(lost, true);
         }
@@ -81,7 +88,11 @@ impl Engine {
             if self.session_restarts >= self.config.retry.max_session_restarts {
                 let code = if expired { FailureCode::Expired } else { FailureCode::RetriesExhausted };
                 let n = self.session_restarts;
-                return self.fail(code, status, format!("session lost after {n} new sessions: {message}"));
+                return self.fail(
+                    code,
+                    status,
+                    cat(&["session lost after ", &dec(n.into()), " new sessions: ", &message]),
+                );
             }
             self.session_restarts += 1;
         }
@@ -118,7 +129,7 @@ impl Engine {
 
     pub(super) fn done(&mut self, item: CommittedItem, body: String) -> Action {
         if item.size != 0 && item.size != self.config.total {
-            let msg = format!("committed item has {} bytes, expected {}", item.size, self.config.total);
+            let msg = cat(&["committed item has ", &dec(item.size), " bytes, expected ", &dec(self.config.total)]);
             return self.fail(FailureCode::Integrity, None, msg);
         }
         self.acknowledged = self.config.total;
@@ -143,7 +154,7 @@ impl Engine {
             return action;
         }
         self.phase = Phase::AwaitPut { start, end };
-        let content_range = ContentRange::Bytes { first: start, last: end - 1, total: self.config.total }.to_string();
+        let content_range = ContentRange::Bytes { first: start, last: end - 1, total: self.config.total }.header();
         Action::Put { start, end, content_range }
     }
 
