@@ -1,9 +1,8 @@
 //! Pause, resume and cancel of one upload (its handle's methods and its AbortSignal), as futures the driver selects on.
 
-use alloc::vec::Vec;
-
 use crate::error::{call, get};
 use alloc::rc::Rc;
+use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::Pin;

@@ -1,11 +1,5 @@
 //! The upload loop: performs each engine `Action` (session, PUT, GET, sleep, DELETE) and feeds back the `Event`.
 
-use alloc::borrow::ToOwned;
-use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::vec::Vec;
-use onedrive_upload_core::text::{cat, dec};
-
 use crate::control::{Control, SignalLink, State};
 use crate::error::{call, get, message_of, size_of, UploadFailure};
 use crate::hasher::Hasher;
@@ -17,7 +11,11 @@ use crate::session::{self, Answer};
 use crate::storage::{Saved, Slot};
 use crate::timer::sleep;
 use crate::xhr::{self, now_ms, retry_after_ms, Body, Outcome, Request};
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
 use core::cell::{Cell, RefCell};
 use core::future::Future;
 use core::pin::{pin, Pin};
@@ -28,6 +26,7 @@ use onedrive_upload_core::engine::{
     committed_item_of, verify_hash, Action, CommittedItem, Engine, EngineConfig, Event, FailureCode, HttpAnswer,
     SessionInfo,
 };
+use onedrive_upload_core::text::{cat, dec};
 use wasm_bindgen::prelude::*;
 use web_sys::{Blob, File};
 

@@ -2,10 +2,9 @@
 //! the `UploadError` TypeScript declaration, and small JS value helpers.
 
 use alloc::string::String;
-use onedrive_upload_core::text::cat;
-
 use js_sys::{Error, Reflect};
 use onedrive_upload_core::engine::{Failure, FailureCode};
+use onedrive_upload_core::text::cat;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -5,10 +5,9 @@
 //! so memory stays flat whatever the file size. Browsers whose blob streams have no BYOB reader
 //! fall back to `Blob.slice().arrayBuffer()` per piece (a fresh buffer each time, still bounded).
 
+use crate::error::{call, get, size_of};
 use alloc::string::String;
 use alloc::vec::Vec;
-
-use crate::error::{call, get, size_of};
 use core::cell::{Cell, RefCell};
 use js_sys::{ArrayBuffer, Promise, Reflect, Uint8Array};
 use onedrive_upload_core::quickxor::QuickXorHash;

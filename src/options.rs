@@ -1,13 +1,12 @@
 //! The `uploadFile` options: read field by field, validated once into [`Options`], with their TypeScript types.
 
+use crate::error::UploadFailure;
 use alloc::string::String;
 use alloc::vec::Vec;
-use onedrive_upload_core::text::cat;
-
-use crate::error::UploadFailure;
 use js_sys::{Function, Number, Object, Reflect};
 use onedrive_upload_core::chunk::ChunkSize;
 use onedrive_upload_core::engine::RetryPolicy;
+use onedrive_upload_core::text::cat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortSignal;

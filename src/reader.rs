@@ -3,10 +3,9 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use onedrive_upload_core::text::dec;
-
 use js_sys::{Array, Number, Object, Reflect, JSON};
 use onedrive_upload_core::engine::{Json, Reader};
+use onedrive_upload_core::text::dec;
 use wasm_bindgen::{JsCast, JsValue};
 
 // wasm-size: the browser's parsers instead of the core's JSON reader and `parse_millis` (and

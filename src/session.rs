@@ -1,16 +1,15 @@
 //! Getting an upload session: POST `{"filename","size"}` to the session endpoint, or call the
 //! session function; a failure comes back as the engine's event (which decides on retries).
 
-use alloc::string::String;
-use alloc::vec::Vec;
-use onedrive_upload_core::text::{cat, dec};
-
 use crate::error::{get, message_of, set, size_of};
 use crate::options::{Options, SessionSource};
 use crate::reader::millis;
 use crate::xhr::{self, retry_after_ms, Body, Outcome, Request};
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Object, Promise, Reflect, JSON};
 use onedrive_upload_core::engine::{clip, Event, SessionInfo};
+use onedrive_upload_core::text::{cat, dec};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::File;

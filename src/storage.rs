@@ -1,13 +1,12 @@
 //! Sessions remembered in localStorage under a file fingerprint, for resume after a reload (bounded, errors swallowed).
 
-use alloc::string::String;
-use alloc::vec::Vec;
-use onedrive_upload_core::text::{cat, dec};
-
 use crate::error::{call, get, set, size_of};
 use crate::reader::millis;
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Reflect, JSON};
 use onedrive_upload_core::quickxor::QuickXorHash;
+use onedrive_upload_core::text::{cat, dec};
 use wasm_bindgen::prelude::*;
 use web_sys::{File, Storage};
 

@@ -1,14 +1,13 @@
 //! XMLHttpRequest as a future: dropping it aborts the request and detaches its handlers; byte-level upload progress; stall timer.
 
-use alloc::boxed::Box;
-use alloc::string::String;
-use onedrive_upload_core::text::cat;
-
 use crate::error::{call, get, message_of, set};
 use crate::race::{select, Either};
+use alloc::boxed::Box;
 use alloc::rc::Rc;
+use alloc::string::String;
 use core::cell::Cell;
 use js_sys::{Function, Promise};
+use onedrive_upload_core::text::cat;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, XmlHttpRequest};

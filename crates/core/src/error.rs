@@ -1,7 +1,6 @@
 //! The one error type of the core crate: every malformed input is a typed error, never a panic.
 
 use alloc::string::String;
-
 use thiserror::Error;
 
 use crate::names::NameRule;

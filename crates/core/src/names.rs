@@ -4,9 +4,8 @@
 //! OneDrive refuses, with these same functions. Each rule is one [`NameRule`]; stricter,
 //! site-specific rules (user ids, feature folders) are layered on top by the server.
 
-use core::fmt;
-
 use crate::error::CoreError;
+use core::fmt;
 
 /// Longest name accepted, in UTF-8 bytes. OneDrive allows 255 characters; counting bytes is
 /// stricter, so every name accepted here is also accepted by OneDrive.

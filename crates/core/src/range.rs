@@ -1,10 +1,9 @@
 //! `Content-Range` headers and `nextExpectedRanges` entries: formatting and strict parsing.
 
+use crate::error::CoreError;
 use crate::text::{cat, dec};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
-
-use crate::error::CoreError;
 use core::fmt;
 
 /// A `Content-Range` as sent to an upload URL.
@@ -76,9 +75,7 @@ impl ContentRange {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl ContentRange {
     /// The header value: `bytes first-last/total` or `bytes */total` (built without `core::fmt`,
     /// see [`crate::text`]; `Display` writes the same).
     pub fn header(&self) -> String {

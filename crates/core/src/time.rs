@@ -1,11 +1,10 @@
 //! Graph timestamps (`2015-01-29T09:21:55.523Z`, 0-7 fractional digits, `Z` or an offset)
 //! to and from Unix milliseconds, without a date library (keeps the wasm bundle small).
 
+use crate::error::CoreError;
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::String;
-
-use crate::error::CoreError;
 
 /// Parses an RFC 3339 timestamp as Graph writes it into Unix milliseconds.
 pub fn parse_millis(s: &str) -> Result<i64, CoreError> {

@@ -1,13 +1,12 @@
 //! Reading upload-URL answers: which row of the retry table a status falls in, and the
 //! `nextExpectedRanges` / driveItem bodies, all without panicking on malformed input.
 
-use crate::text::{cat, dec};
-use alloc::borrow::ToOwned;
-use alloc::string::String;
-
 use super::json::{Json, NativeReader, Reader};
 use super::{CommittedItem, HttpAnswer};
 use crate::range::ExpectedRange;
+use crate::text::{cat, dec};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 
 /// The row of the retry table (docs/architecture.md) an answer belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,13 +1,12 @@
 //! How the engine reads each answer: PUT, status GET, the GET after a commit without `id`, and
 //! `statusUrl`, and the error rows they share.
 
-use crate::text::cat;
-use alloc::string::String;
-
 use super::super::answer::{classify, committed_item_of, describe, parse_status, Row};
 use super::super::phase::{Lost, Next};
 use super::super::{Action, Failure, FailureCode, HttpAnswer};
 use super::Engine;
+use crate::text::cat;
+use alloc::string::String;
 
 impl Engine {
     /// The driveItem a body holds, as [`committed_item_of`] reads it.

@@ -1,14 +1,13 @@
 //! How the engine sends its next request: backoff and `Retry-After`, attempt counting, session
 //! loss and replacement, and realignment on the server's offset.
 
-use crate::text::{cat, dec};
-use alloc::string::String;
-
 use super::super::answer::Status;
 use super::super::phase::{Lost, Next, Phase};
 use super::super::{backoff_delay_ms, Action, CommittedItem, Failure, FailureCode};
 use super::Engine;
 use crate::range::{ContentRange, ExpectedRange};
+use crate::text::{cat, dec};
+use alloc::string::String;
 
 impl Engine {
     pub(super) fn note_failure(&mut self, code: FailureCode, status: Option<u16>, message: String) {
