@@ -69,15 +69,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 SERVER_BIN="$CARGO_TARGET_DIR/service/onedrive-upload-server"
-# wasm-pack runs the first wasm-opt on PATH. Debian 12's (binaryen 108) mis-optimises wasm-bindgen
-# 0.2.130 output (init() throws "WebAssembly.Table.set(): Argument 1 is invalid for table"), so, like
-# scripts/test.sh, use the pinned npm binaryen: tools/ (scripts/bootstrap.sh), else bench/node_modules.
+# The names-kept build of --breakdown runs wasm-opt itself (pkg/ is built by scripts/build-pkg.sh,
+# which puts tools/'s on PATH). Debian 12's (binaryen 108) mis-optimises wasm-bindgen 0.2.130 output
+# (init() throws "WebAssembly.Table.set(): Argument 1 is invalid for table"), so use the pinned npm
+# binaryen: tools/ (scripts/bootstrap.sh), else bench/node_modules.
 WASM_OPT_PATH=$PATH
-WASM_OPT_NOTE="system wasm-opt"
 for d in "$ROOT/tools/node_modules/binaryen/bin" "$ROOT/bench/node_modules/binaryen/bin"; do
   if [ -x "$d/wasm-opt" ]; then
     WASM_OPT_PATH="$d:$PATH"
-    WASM_OPT_NOTE="wasm-opt from ${d#"$ROOT"/}"
     break
   fi
 done

@@ -4,7 +4,7 @@
 # (www/uppy.html: the Uppy Dashboard page, whose www/vendor/ bundle is built here from npm packages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# wasm-pack runs the first wasm-opt on PATH: the pinned npm binaryen (see tools/package.json).
+# cargo's bin (wasm-pack, cargo) and the pinned npm binaryen (tools/package.json) first on PATH.
 export PATH="$PWD/tools/node_modules/binaryen/bin:$HOME/.cargo/bin:$PATH"
 bash scripts/bootstrap.sh
 bash scripts/build-pkg.sh

@@ -37,13 +37,14 @@ let js = fs.readFileSync(jsPath, "utf8");
 const MODULE = "./onedrive_upload_bg.js";
 if (!js.includes(`"${MODULE}": import0`)) fail(`${jsPath} is not wasm-bindgen's web glue (already shrunk?)`);
 
-// 1. Names. The same feature flags as the release wasm-opt run (Cargo.toml), so the pass only renames.
-const features = ["bulk-memory", "nontrapping-float-to-int", "sign-ext", "mutable-globals", "reference-types", "multivalue"];
-const printed = execFileSync(
-  wasmOpt,
-  [wasmPath, ...features.map((f) => `--enable-${f}`), "--minify-imports-and-exports-and-modules", "-o", wasmPath],
-  { encoding: "utf8" },
-);
+// 1. Names. The `--enable-*` flags of the release wasm-opt run, read from Cargo.toml (their one
+// home), so the pass only renames (the module's own features section declares the rest).
+const releaseOpt = fs.readFileSync(path.join(root, "Cargo.toml"), "utf8").match(/^wasm-opt = \[(.*)\]$/m);
+if (!releaseOpt) fail("no `wasm-opt = [...]` line in Cargo.toml");
+const features = [...releaseOpt[1].matchAll(/"(--enable-[\w-]+)"/g)].map((m) => m[1]);
+const printed = execFileSync(wasmOpt, [wasmPath, ...features, "--minify-imports-and-exports-and-modules", "-o", wasmPath], {
+  encoding: "utf8",
+});
 const map = JSON.parse(printed.slice(printed.indexOf("{")));
 const wasm = new WebAssembly.Module(fs.readFileSync(wasmPath));
 const modules = [...new Set(WebAssembly.Module.imports(wasm).map((i) => i.module))];
