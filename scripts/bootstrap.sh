@@ -52,7 +52,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# Locked npm packages: tools/ (binaryen's wasm-opt for wasm-pack; Debian 12's wasm-opt 108
+# Locked npm packages: tools/ (binaryen's wasm-opt for wasm-pack, and esbuild for scripts/shrink-pkg.mjs; Debian 12's wasm-opt 108
 # mis-optimises wasm-bindgen 0.2.130 output), the browser end-to-end tests, the Uppy plugin's
 # packages (@uppy/core, @uppy/dashboard and esbuild, bundled into www/vendor/ for www/uppy.html)
 # and the Graph SDK tests of the emulator.
